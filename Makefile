@@ -1,0 +1,96 @@
+# vertebra build.  make | make test | make test SAN=1 | make CUDA=1 | make bench | make clean
+# Sources are found by folder: every .c under the library folders goes into libvertebra.a,
+# tools/*.c make the CLI, tests/<folder>/test_*.c are one Check suite executable each.
+
+CC      ?= gcc
+SAN     ?= 0
+CUDA    ?= 0
+BUILD   := build
+ifeq ($(SAN),1)
+BUILD   := build/san
+endif
+
+BLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/aarch64-linux-gnu/openblas-pthread /usr/include/openblas))
+CFLAGS  ?= -O3 -march=native
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fopenmp -Icore $(if $(BLAS_INC),-I$(BLAS_INC))
+LDLIBS  := -lopenblas -lz -lm -lpthread
+LDFLAGS += -fopenmp
+
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# optional dependencies, reported once
+HAVE_CHECK := $(shell pkg-config --exists check 2>/dev/null && echo 1)
+HAVE_PNG   := $(shell pkg-config --exists libpng 2>/dev/null && echo 1)
+HAVE_MPI   := $(shell command -v mpicc >/dev/null 2>&1 && echo 1)
+NVCC       := $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+ifeq ($(HAVE_PNG),1)
+CFLAGS  += -DVT_HAVE_PNG $(shell pkg-config --cflags libpng)
+LDLIBS  += $(shell pkg-config --libs libpng)
+endif
+
+LIB_DIRS := core core/cpu layers optim losses data metrics train
+LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC  := $(wildcard tools/*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+
+ifeq ($(CUDA),1)
+CUDA_HOME ?= /usr/local/cuda
+CU_SRC   := $(wildcard cuda/*.cu)
+CU_OBJ   := $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
+LIB_OBJ  += $(CU_OBJ)
+CFLAGS   += -DVT_HAVE_CUDA -I$(CUDA_HOME)/include
+LDLIBS   += -L$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
+endif
+
+TEST_UTIL_SRC := $(wildcard tests/util/*.c)
+TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC      := $(wildcard tests/*/test_*.c)
+TEST_BIN      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TEST_LIBS     := $(shell pkg-config --libs check 2>/dev/null)
+
+.PHONY: all test bench clean deps fixtures
+all: deps $(BUILD)/libvertebra.a $(BUILD)/vertebra
+
+deps:
+	@echo "vertebra: openblas $(if $(BLAS_INC),yes ($(BLAS_INC)),MISSING: apt-get install libopenblas-dev)"; \
+	 echo "vertebra: check (tests) $(if $(HAVE_CHECK),yes,no: apt-get install check)"; \
+	 echo "vertebra: libpng $(if $(HAVE_PNG),yes,no (PNG reading disabled))"; \
+	 echo "vertebra: openmpi $(if $(HAVE_MPI),yes,no (multi-process training disabled))"; \
+	 echo "vertebra: cuda $(if $(filter 1,$(CUDA)),building with $(NVCC),$(if $(NVCC),available: make CUDA=1,no))"
+
+$(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/cpu/*.h layers/*.h optim/*.h losses/*.h data/*.h metrics/*.h train/*.h tests/util/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ilayers -Ioptim -Ilosses -Idata -Imetrics -Itrain -Itests/util -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O3 -std=c++17 -Icore -c $< -o $@
+
+$(BUILD)/libvertebra.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/vertebra: $(CLI_OBJ) $(BUILD)/libvertebra.a
+	$(CC) $(LDFLAGS) $(CLI_OBJ) $(BUILD)/libvertebra.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libvertebra.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ilayers -Ioptim -Ilosses -Idata -Imetrics -Itrain -Itests/util $(LDFLAGS) $< $(TEST_UTIL_OBJ) $(BUILD)/libvertebra.a $(TEST_LIBS) $(LDLIBS) -o $@
+
+# Runs every suite even if one fails; the summary names the failing ones.
+test: all $(TEST_BIN)
+	@fail=""; for t in $(TEST_BIN); do \
+	   echo "== $$t"; VT_FIXTURES=tests/fixtures $$t || fail="$$fail $$t"; done; \
+	 if [ -n "$$fail" ]; then echo "FAILED:$$fail"; exit 1; else echo "all $(words $(TEST_BIN)) suites passed"; fi
+
+# Regenerates the PyTorch reference fixtures (needs Debian's python3-torch).
+fixtures:
+	for s in tests/ref/ref_*.py; do /usr/bin/python3 $$s tests/fixtures || exit 1; done
+
+clean:
+	rm -rf build
+.SECONDARY:
