@@ -197,6 +197,33 @@ vt_tensor *vt_dropout(vt_tensor *x, float p, int training);
 vt_tensor *vt_nll(vt_tensor *logp, vt_tensor *targets, vt_tensor *class_weights,
                   int ignore_index);
 
+/* ---- parameters: contiguous values and gradients ----------------------------------- */
+/* Modules register their parameters (and buffers such as batch-norm running stats) here.
+ * vt_params_finalize packs every parameter into one value buffer and one gradient buffer
+ * (and buffers into a third), each registered tensor becoming a view into them: zero-grad
+ * is one memset, clipping/all-reduce/checkpointing work on a few large arrays. */
+typedef struct vt_params vt_params;
+vt_params *vt_params_new(void);
+void vt_params_free(vt_params *p);            /* frees the registered tensors too */
+/* heap tensor, zero-filled, requires_grad; name is copied (e.g. "conv1.weight") */
+vt_tensor *vt_params_add(vt_params *p, const char *name, int ndim, const int64_t *shape);
+/* a non-trainable state tensor saved with the model (running_mean, ...) */
+vt_tensor *vt_params_add_buffer(vt_params *p, const char *name, int ndim, const int64_t *shape);
+vt_status vt_params_finalize(vt_params *p);   /* after all adds; values are kept */
+int vt_params_finalized(const vt_params *p);
+int64_t vt_params_numel(const vt_params *p);  /* trainable elements */
+float *vt_params_values(vt_params *p);        /* flat, numel floats (after finalize) */
+float *vt_params_grads(vt_params *p);         /* flat, numel floats (after finalize) */
+int64_t vt_params_buffer_numel(const vt_params *p);
+float *vt_params_buffer_values(vt_params *p);
+void vt_params_zero_grad(vt_params *p);
+int vt_params_count(const vt_params *p);      /* parameters + buffers */
+vt_tensor *vt_params_tensor(const vt_params *p, int i);
+const char *vt_params_name(const vt_params *p, int i);
+int vt_params_is_buffer(const vt_params *p, int i);
+vt_tensor *vt_params_find(const vt_params *p, const char *name);
+vt_device vt_params_device(const vt_params *p);
+
 /* ---- serialization ------------------------------------------------------------------ */
 /* .npy: load converts any numeric dtype to f32 (heap tensor); save writes '<f4' */
 vt_tensor *vt_npy_load(const char *path);
