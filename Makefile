@@ -84,7 +84,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libvertebra.a
 # Runs every suite even if one fails; the summary names the failing ones.
 test: all $(TEST_BIN)
 	@fail=""; for t in $(TEST_BIN); do \
-	   echo "== $$t"; VT_FIXTURES=tests/fixtures $$t || fail="$$fail $$t"; done; \
+	   echo "== $$t"; VT_FIXTURES=tests/fixtures VT_BIN=$(BUILD)/vertebra $$t || fail="$$fail $$t"; done; \
 	 if [ -n "$$fail" ]; then echo "FAILED:$$fail"; exit 1; else echo "all $(words $(TEST_BIN)) suites passed"; fi
 
 # Regenerates the PyTorch reference fixtures (needs Debian's python3-torch).

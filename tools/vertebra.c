@@ -1,9 +1,28 @@
-/* vertebra.c: the command-line program (commands are added as they land). */
+/* vertebra.c: the command-line program: dispatch to sub-commands. */
 #include <stdio.h>
 #include <string.h>
-#include "vertebra.h"
+#include "commands.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"fmnist", vt_cmd_fmnist, "train the small CNN on Fashion-MNIST and report test accuracy"},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: vertebra COMMAND [options]   (vertebra COMMAND --help for its options)\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
 
 int main(int argc, char **argv) {
-    fprintf(stderr, "usage: vertebra COMMAND ...\n");
+    if (argc < 2) { usage(stderr); return 2; }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc, argv);
+    fprintf(stderr, "vertebra: unknown command '%s'\n", argv[1]);
+    usage(stderr);
     return 2;
 }

@@ -1,0 +1,71 @@
+/* test_cli.c: the vertebra command line: clear errors for bad arguments, and a short
+ * Fashion-MNIST run that must learn (skipped when the Debian dataset is absent). */
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "vt_test.h"
+
+#define FMNIST "/usr/share/datasets/fashion-mnist"
+
+/* Runs `vertebra ARGS 2>&1`; returns the exit status and the output in out. */
+static int run(const char *args, char *out, size_t n) {
+    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t k = fread(out, 1, n - 1, p);
+    out[k] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(bad_arguments_give_clear_errors) {
+    static char out[1 << 16];
+    ck_assert_int_eq(run("", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "usage"));
+    ck_assert_int_eq(run("frobnicate", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "unknown command 'frobnicate'"));
+    ck_assert_int_eq(run("fmnist --epochs abc", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--epochs: 'abc' is not an integer") != NULL, "%s", out);
+    ck_assert_int_eq(run("fmnist --epochs 0", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "out of range") != NULL, "%s", out);
+    ck_assert_int_eq(run("fmnist --lr", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "--lr needs a value"));
+    ck_assert_int_eq(run("fmnist --bogus 1", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "unknown option '--bogus'"));
+    ck_assert_int_eq(run("fmnist --optimizer rmsprop", out, sizeof out), 2);
+    ck_assert_int_eq(run("fmnist --data /nonexistent", out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "/nonexistent/train-images-idx3-ubyte.gz: cannot open") != NULL, "%s", out);
+    ck_assert_int_eq(run("fmnist --help", out, sizeof out), 0);
+}
+END_TEST
+
+START_TEST(short_fashion_mnist_run_learns) {
+    if (access(FMNIST "/train-images-idx3-ubyte.gz", R_OK) != 0) {
+        fprintf(stderr, "SKIP: %s absent (apt-get install dataset-fashion-mnist)\n", FMNIST);
+        return;
+    }
+    static char out[1 << 16];
+    int rc = run("fmnist --epochs 1 --limit-train 3000 --limit-test 1000 --log-every 10", out, sizeof out);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "img/s ETA") != NULL, "no progress line: %s", out);
+    const char *f = strstr(out, "final: test accuracy ");
+    ck_assert_msg(f != NULL, "%s", out);
+    double acc = atof(f + strlen("final: test accuracy "));
+    /* 47 SGD steps on 3000 images: PyTorch reaches ~70%; chance is 10% */
+    ck_assert_msg(acc > 60.0, "test accuracy %.2f%% after a short run: %s", acc, out);
+}
+END_TEST
+
+static Suite *suite(void) {
+    Suite *s = suite_create("tools/cli");
+    TCase *tc = tcase_create("cli");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, bad_arguments_give_clear_errors);
+    tcase_add_test(tc, short_fashion_mnist_run_learns);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+VT_TEST_MAIN(suite)

@@ -1,0 +1,7 @@
+/* commands.h: the vertebra sub-commands; each returns the process exit status. */
+#ifndef VT_COMMANDS_H
+#define VT_COMMANDS_H
+
+int vt_cmd_fmnist(int argc, char **argv);
+
+#endif

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what vertebra needs on Debian 12 (run as root). Used by .ci/run and the README.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+    build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev check \
+    dataset-fashion-mnist >/dev/null
+# Only to regenerate the PyTorch reference fixtures (make fixtures); CI does not need it:
+#   apt-get install python3-torch python3-numpy

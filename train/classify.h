@@ -1,0 +1,52 @@
+/* classify.h: a supervised image-classification training loop over in-memory tensors
+ * (the loop of the Fashion-MNIST example; the paper trainers reuse its pieces). */
+#ifndef VT_CLASSIFY_H
+#define VT_CLASSIFY_H
+
+#include "vertebra.h"
+
+#define VT_MAX_EPOCHS 1000
+
+/* model forward: x (N, C, H, W) -> logits (N, classes) */
+typedef vt_tensor *(*vt_forward_fn)(void *model, vt_tensor *x, int training);
+
+typedef enum { VT_OPT_SGD, VT_OPT_ADAM, VT_OPT_ADAMW } vt_optimizer_kind;
+
+typedef struct vt_classify_config {
+    int epochs;
+    int batch_size;
+    vt_optimizer_kind optimizer;
+    float lr, momentum, weight_decay;
+    int nesterov;
+    float clip_grad_norm;   /* 0: off */
+    uint64_t seed;          /* shuffling stream */
+    int64_t log_every;      /* progress line every N steps when not on a terminal */
+    const char *run_dir;    /* metrics.jsonl is written here when non-NULL */
+    int eval_batch;
+} vt_classify_config;
+
+void vt_classify_config_default(vt_classify_config *c);
+
+typedef struct vt_classify_report {
+    int epochs_done;
+    double test_accuracy[VT_MAX_EPOCHS]; /* fraction in [0, 1] after each epoch */
+    double epoch_seconds[VT_MAX_EPOCHS]; /* training time, without evaluation */
+    double last_loss;
+    double images_per_second;
+} vt_classify_report;
+
+/* Trains `model` (parameters in `params`, already finalized) on (x_train, y_train) and
+ * evaluates on (x_test, y_test) after every epoch. Stops with an error on a NaN/Inf loss. */
+vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_forward_fn forward,
+                              vt_params *params, const vt_tensor *x_train,
+                              const vt_tensor *y_train, const vt_tensor *x_test,
+                              const vt_tensor *y_test, vt_classify_report *report);
+
+/* Accuracy of argmax(logits) against labels, in eval mode without grad. */
+double vt_evaluate_accuracy(void *model, vt_forward_fn forward, const vt_tensor *x,
+                            const vt_tensor *y, int batch);
+
+/* Copies rows idx[0..n) of src (N, ...) into a new arena tensor (n, ...). */
+vt_tensor *vt_gather_rows(const vt_tensor *src, const int64_t *idx, int64_t n);
+
+#endif
