@@ -39,15 +39,17 @@ vt_status vt_batch_norm_layer_init(vt_batch_norm_layer *l, vt_params *p, const c
 vt_tensor *vt_batch_norm_layer_forward(const vt_batch_norm_layer *l, vt_tensor *x, int training);
 
 /* The small CNN of the Fashion-MNIST example and the bench:
- * conv(1->32, 3) [BN] ReLU maxpool2, conv(32->64, 3) [BN] ReLU maxpool2, fc(64*5*5 -> 128)
- * ReLU, fc(128 -> classes). x (N, 1, 28, 28) -> logits (N, classes). */
+ * conv(in->32, 3) [BN] ReLU maxpool2, conv(32->64, 3) [BN] ReLU maxpool2, fc(64*s*s -> 128)
+ * ReLU, fc(128 -> classes), s = ((size-2)/2-2)/2 (5 for 28x28 inputs).
+ * x (N, in, size, size) -> logits (N, classes). */
 typedef struct vt_smallcnn {
     vt_conv2d_layer conv1, conv2;
     vt_batch_norm_layer bn1, bn2;
     vt_linear_layer fc1, fc2;
     int batch_norm;
 } vt_smallcnn;
-vt_status vt_smallcnn_init(vt_smallcnn *m, vt_params *p, int in_ch, int classes, int batch_norm);
+vt_status vt_smallcnn_init(vt_smallcnn *m, vt_params *p, int in_ch, int size, int classes,
+                           int batch_norm);
 vt_tensor *vt_smallcnn_forward(const vt_smallcnn *m, vt_tensor *x, int training);
 
 #endif

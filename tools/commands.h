@@ -3,5 +3,6 @@
 #define VT_COMMANDS_H
 
 int vt_cmd_fmnist(int argc, char **argv);
+int vt_cmd_phantom(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"phantom", vt_cmd_phantom, "train a bone-quality classifier on synthetic vertebra CT slices"},
     {"fmnist", vt_cmd_fmnist, "train the small CNN on Fashion-MNIST and report test accuracy"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

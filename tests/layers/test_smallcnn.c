@@ -19,7 +19,7 @@ static void load_all(vt_params *p, const char *prefix) {
 START_TEST(two_sgd_steps_match_pytorch) {
     vt_params *p = vt_params_new();
     vt_smallcnn m;
-    ck_assert_int_eq(vt_smallcnn_init(&m, p, 1, 10, 1), VT_OK);
+    ck_assert_int_eq(vt_smallcnn_init(&m, p, 1, 28, 10, 1), VT_OK);
     ck_assert_int_eq(vt_params_finalize(p), VT_OK);
     ck_assert_int_eq(vt_params_count(p), 16); /* 4 conv, 4 bn affine, 4 bn buffers, 4 fc */
     load_all(p, "smallcnn.init");
@@ -69,7 +69,7 @@ START_TEST(init_is_seed_deterministic) {
         vt_seed(run < 2 ? 42 : 43);
         vt_params *p = vt_params_new();
         vt_smallcnn m;
-        ck_assert_int_eq(vt_smallcnn_init(&m, p, 1, 10, 1), VT_OK);
+        ck_assert_int_eq(vt_smallcnn_init(&m, p, 1, 28, 10, 1), VT_OK);
         ck_assert_int_eq(vt_params_finalize(p), VT_OK);
         float v = vt_params_values(p)[vt_params_numel(p) / 2];
         first[run] = v;
