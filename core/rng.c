@@ -49,7 +49,7 @@ void vt_rng_fill_normal(uint64_t seed, uint64_t offset, int64_t n, float mean, f
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) {
         philox_ctr c = vt_philox(seed, offset + (uint64_t)i);
-        double u1 = ((double)(c.v[0] >> 8) + 1.0) / 16777217.0; /* (0, 1] */
+        double u1 = ((double)(c.v[0] >> 8) + 1.0) / 16777217.0; /* (0, 1): log stays finite */
         double u2 = (double)(c.v[1] >> 8) / 16777216.0;
         out[i] = mean + std * (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
     }
@@ -75,7 +75,9 @@ uint32_t vt_rng_u32(vt_rng *r) { return vt_philox(r->seed, r->offset++).v[0]; }
 
 /* uniform integer in [0, n) without modulo bias (Lemire) */
 static uint64_t below(vt_rng *r, uint64_t n) {
-    uint64_t x = ((uint64_t)vt_rng_u32(r) << 32) | vt_rng_u32(r);
+    uint64_t hi = vt_rng_u32(r); /* two statements: argument order is unspecified in C */
+    uint64_t lo = vt_rng_u32(r);
+    uint64_t x = hi << 32 | lo;
     return (uint64_t)(((unsigned __int128)x * n) >> 64);
 }
 

@@ -74,7 +74,9 @@ typedef struct vt_rng {
 } vt_rng;
 
 void vt_rng_init(vt_rng *r, uint64_t seed);
-vt_rng *vt_rng_global(void);          /* the default stream, used by dropout and init */
+/* The default stream, used by dropout and init. It is per thread: vt_seed seeds the
+ * calling thread's stream (worker threads keep their own, seeded explicitly). */
+vt_rng *vt_rng_global(void);
 void vt_seed(uint64_t seed);          /* reseeds the global stream */
 void vt_rng_uniform(vt_rng *r, float *out, int64_t n, float lo, float hi); /* [lo, hi) */
 void vt_rng_normal(vt_rng *r, float *out, int64_t n, float mean, float std);
