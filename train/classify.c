@@ -1,0 +1,154 @@
+/* classify.c: the classification training loop.
+ *
+ * One step: gather a shuffled batch into the arena, forward, cross-entropy, backward into
+ * the flat gradient buffer, optional clipping, optimizer step, arena reset. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "classify.h"
+#include "losses.h"
+#include "optim.h"
+#include "progress.h"
+
+void vt_classify_config_default(vt_classify_config *c) {
+    *c = (vt_classify_config){.epochs = 2, .batch_size = 64, .optimizer = VT_OPT_SGD,
+                              .lr = 0.01f, .momentum = 0.9f, .seed = 0, .log_every = 100,
+                              .eval_batch = 1000};
+}
+
+vt_tensor *vt_gather_rows(const vt_tensor *src, const int64_t *idx, int64_t n) {
+    int64_t shape[VT_MAX_DIMS];
+    memcpy(shape, src->shape, sizeof shape);
+    shape[0] = n;
+    vt_tensor *b = vt_tensor_empty(src->ndim, shape);
+    if (!b) return NULL;
+    int64_t row = src->numel / src->shape[0];
+    for (int64_t i = 0; i < n; i++)
+        memcpy(b->data + i * row, src->data + idx[i] * row, (size_t)row * sizeof(float));
+    return b;
+}
+
+double vt_evaluate_accuracy(void *model, vt_forward_fn forward, const vt_tensor *x,
+                            const vt_tensor *y, int batch) {
+    int prev = vt_set_grad_enabled(0);
+    int64_t n = x->shape[0], correct = 0;
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)batch);
+    for (int64_t s = 0; s < n; s += batch) {
+        int64_t m = n - s < batch ? n - s : batch;
+        for (int64_t i = 0; i < m; i++) idx[i] = s + i;
+        vt_tensor *logits = forward(model, vt_gather_rows(x, idx, m), 0);
+        if (!logits) { correct = -1; break; }
+        int64_t k = logits->shape[1];
+        for (int64_t i = 0; i < m; i++) {
+            const float *row = logits->data + i * k;
+            int64_t best = 0;
+            for (int64_t c = 1; c < k; c++) if (row[c] > row[best]) best = c;
+            correct += best == (int64_t)y->data[s + i];
+        }
+        vt_arena_reset(NULL);
+    }
+    free(idx);
+    vt_set_grad_enabled(prev);
+    return correct < 0 ? NAN : (double)correct / (double)n;
+}
+
+static vt_optim *make_optimizer(const vt_classify_config *c, vt_params *p) {
+    switch (c->optimizer) {
+    case VT_OPT_ADAM: return vt_adam_new(p, c->lr, 0.9f, 0.999f, 1e-8f, c->weight_decay);
+    case VT_OPT_ADAMW: return vt_adamw_new(p, c->lr, 0.9f, 0.999f, 1e-8f, c->weight_decay);
+    default: return vt_sgd_new(p, c->lr, c->momentum, 0.f, c->weight_decay, c->nesterov);
+    }
+}
+
+static FILE *open_metrics(const char *run_dir) {
+    if (!run_dir) return NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+    FILE *f = fopen(path, "w");
+    if (!f) vt_error("%s: cannot create: %s", path, strerror(errno));
+    return f;
+}
+
+vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_forward_fn forward,
+                              vt_params *params, const vt_tensor *x_train,
+                              const vt_tensor *y_train, const vt_tensor *x_test,
+                              const vt_tensor *y_test, vt_classify_report *rep) {
+    if (cfg->epochs < 1 || cfg->epochs > VT_MAX_EPOCHS) return vt_error("train: epochs %d out of 1..%d", cfg->epochs, VT_MAX_EPOCHS);
+    if (cfg->batch_size < 1) return vt_error("train: batch size %d must be positive", cfg->batch_size);
+    int64_t n = x_train->shape[0];
+    if (y_train->numel != n) return vt_error("train: %lld images but %lld labels", (long long)n, (long long)y_train->numel);
+    if (!vt_params_finalized(params)) return vt_error("train: parameters are not finalized");
+    vt_optim *opt = make_optimizer(cfg, params);
+    if (!opt) return VT_ERR;
+    FILE *metrics = NULL;
+    if (cfg->run_dir && !(metrics = open_metrics(cfg->run_dir))) { vt_optim_free(opt); return VT_ERR; }
+    memset(rep, 0, sizeof *rep);
+    vt_rng shuffle;
+    vt_rng_init(&shuffle, cfg->seed);
+    int64_t *perm = malloc(sizeof(int64_t) * (size_t)n);
+    int64_t steps_per_epoch = (n + cfg->batch_size - 1) / cfg->batch_size;
+    vt_progress prog;
+    vt_progress_begin(&prog, stdout, steps_per_epoch * cfg->epochs, cfg->log_every);
+    vt_status st = VT_OK;
+    double images_time = 0;
+    for (int ep = 1; ep <= cfg->epochs && st == VT_OK; ep++) {
+        vt_rng_permutation(&shuffle, perm, n);
+        double t0 = vt_now(), loss_sum = 0;
+        int64_t correct = 0, seen = 0;
+        for (int64_t s = 0; s < steps_per_epoch; s++) {
+            int64_t b0 = s * cfg->batch_size, m = n - b0 < cfg->batch_size ? n - b0 : cfg->batch_size;
+            vt_tensor *x = vt_gather_rows(x_train, perm + b0, m);
+            vt_tensor *y = vt_gather_rows(y_train, perm + b0, m);
+            vt_tensor *logits = forward(model, x, 1);
+            vt_tensor *loss = vt_cross_entropy(logits, y, NULL);
+            if (!loss) { st = VT_ERR; break; }
+            double l = vt_tensor_item(loss);
+            if (!isfinite(l)) {
+                st = vt_error("train: loss is %g at epoch %d step %lld; stopping (lower the learning rate?)",
+                              l, ep, (long long)s + 1);
+                break;
+            }
+            vt_params_zero_grad(params);
+            if (vt_backward(loss) != VT_OK) { st = VT_ERR; break; }
+            if (cfg->clip_grad_norm > 0) vt_clip_grad_norm(params, cfg->clip_grad_norm);
+            vt_optim_step(opt);
+            /* running train accuracy from the logits already computed */
+            int64_t k = logits->shape[1];
+            for (int64_t i = 0; i < m; i++) {
+                const float *row = logits->data + i * k;
+                int64_t best = 0;
+                for (int64_t c = 1; c < k; c++) if (row[c] > row[best]) best = c;
+                correct += best == (int64_t)y->data[i];
+            }
+            seen += m;
+            loss_sum += l * (double)m;
+            vt_arena_reset(NULL);
+            char extra[48];
+            snprintf(extra, sizeof extra, "acc %.1f%%", 100.0 * (double)correct / (double)seen);
+            vt_progress_step(&prog, ep, cfg->epochs, s + 1, steps_per_epoch, m, l, extra);
+            rep->last_loss = l;
+        }
+        if (st != VT_OK) break;
+        double dt = vt_now() - t0;
+        images_time += dt;
+        double acc = x_test ? vt_evaluate_accuracy(model, forward, x_test, y_test, cfg->eval_batch) : NAN;
+        rep->test_accuracy[ep - 1] = acc;
+        rep->epoch_seconds[ep - 1] = dt;
+        rep->epochs_done = ep;
+        vt_progress_end(&prog);
+        printf("epoch %d: %.1f s, train loss %.4f, train accuracy %.2f%%, test accuracy %.2f%%\n", ep, dt,
+               loss_sum / (double)seen, 100.0 * (double)correct / (double)seen, 100.0 * acc);
+        fflush(stdout);
+        if (metrics) {
+            fprintf(metrics, "{\"epoch\": %d, \"seconds\": %.3f, \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"test_accuracy\": %.6f}\n",
+                    ep, dt, loss_sum / (double)seen, (double)correct / (double)seen, acc);
+            fflush(metrics);
+        }
+    }
+    rep->images_per_second = images_time > 0 ? (double)n * rep->epochs_done / images_time : 0;
+    free(perm);
+    vt_optim_free(opt);
+    if (metrics && fclose(metrics) != 0 && st == VT_OK) st = vt_error("metrics.jsonl: write failed");
+    return st;
+}
