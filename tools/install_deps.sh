@@ -4,7 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-    build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev check \
+    build-essential pkg-config libopenblas-openmp-dev zlib1g-dev libpng-dev check \
     dataset-fashion-mnist >/dev/null
 # Only to regenerate the PyTorch reference fixtures (make fixtures); CI does not need it:
 #   apt-get install python3-torch python3-numpy
