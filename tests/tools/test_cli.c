@@ -58,12 +58,27 @@ START_TEST(short_fashion_mnist_run_learns) {
 }
 END_TEST
 
+/* The main job on the built-in phantoms, shortened: it must beat chance (25%) clearly. */
+START_TEST(short_phantom_run_learns) {
+    static char out[1 << 16];
+    int rc = run("phantom --epochs 2 --train-size 1500 --test-size 500 --size 32", out, sizeof out);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    const char *f = strstr(out, "final: test accuracy ");
+    ck_assert_msg(f != NULL, "%s", out);
+    double acc = atof(f + strlen("final: test accuracy "));
+    ck_assert_msg(acc > 40.0, "phantom test accuracy %.2f%% (chance 25%%): %s", acc, out);
+    ck_assert_int_eq(run("phantom --size 8", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--size: 8 is out of range 16..256") != NULL, "%s", out);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("tools/cli");
     TCase *tc = tcase_create("cli");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, bad_arguments_give_clear_errors);
     tcase_add_test(tc, short_fashion_mnist_run_learns);
+    tcase_add_test(tc, short_phantom_run_learns);
     suite_add_tcase(s, tc);
     return s;
 }
