@@ -28,6 +28,9 @@ case("conv2d_1x1", conv(), [rand(2, 6, 5, 5), rand(4, 6, 1, 1), rand(4)])
 case("conv2d_1x1_n1_groups3", conv(1, 0, 1, 3), [rand(1, 6, 4, 5), rand(6, 2, 1, 1), rand(6)])
 case("conv2d_1x1_stride2", conv(2), [rand(2, 4, 5, 5), rand(3, 4, 1, 1), rand(3)])
 case("conv2d_nobias", conv(1, 1), [rand(2, 3, 6, 6), rand(4, 3, 3, 3)])
+# outputs of >= 1024 pixels are cut into bands of rows (34x36 -> 28 + 6 rows; 33x35 -> 29 + 4)
+case("conv2d_bands", conv(1, 1), [rand(1, 1, 34, 36), rand(2, 1, 3, 3), rand(2)])
+case("conv2d_bands_stride2", conv(2, 1), [rand(1, 1, 66, 70), rand(2, 1, 3, 3), rand(2)])
 
 # ---- pooling: x (max pool inputs have distinct values) ----
 def maxp(k, s=None, p=0, ceil=False):
