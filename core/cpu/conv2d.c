@@ -32,6 +32,7 @@ void openblas_set_num_threads(int num_threads);
 #ifndef VT_CONV_TILE_COLS
 #define VT_CONV_TILE_COLS 1024
 #endif
+#define SLOT_LIMIT (4u << 20) /* bytes of col + tmp per thread, so deep layers (K = 4608) stay small */
 #define MAX_PARTIALS 16
 #define PARTIALS_LIMIT (32u << 20) /* bytes of gW partial buffers at most */
 
@@ -56,14 +57,16 @@ static conv_plan make_plan(const vt_conv2d_desc *d) {
     p.P = d->oh * d->ow;
     p.pointwise = d->kh == 1 && d->kw == 1 && d->stride_h == 1 && d->stride_w == 1 &&
                   d->pad_h == 0 && d->pad_w == 0;
-    if (p.P < VT_CONV_TILE_COLS) {
-        p.nb = VT_CONV_TILE_COLS / p.P;
+    int64_t target = VT_CONV_TILE_COLS, fit = SLOT_LIMIT / (((int64_t)p.K + d->c_out) * sizeof(float));
+    if (target > fit) target = fit > 1 ? fit : 1;
+    if (p.P < target) {
+        p.nb = (int)(target / p.P);
         if (p.nb > d->n) p.nb = d->n;
         if (p.nb < 1) p.nb = 1;
         p.rows = d->oh;
     } else {
         p.nb = 1;
-        p.rows = VT_CONV_TILE_COLS / d->ow;
+        p.rows = (int)(target / d->ow);
         /* bands two apart must not share input rows (two-phase col2im) */
         int halo = ((d->kh - 1) * d->dil_h) / d->stride_h + 1;
         if (p.rows < halo) p.rows = halo;
@@ -80,7 +83,7 @@ static conv_plan make_plan(const vt_conv2d_desc *d) {
     size_t tmp = p.nb > 1 ? (size_t)d->c_out * p.cols : 0;
     p.slot_floats = (col + tmp + 15) / 16 * 16; /* keep every slot 64-byte aligned */
     p.wsize = (size_t)d->c_out * p.K;
-    int64_t fit = (int64_t)(PARTIALS_LIMIT / (p.wsize * sizeof(float) + 1));
+    fit = (int64_t)(PARTIALS_LIMIT / (p.wsize * sizeof(float) + 1));
     int64_t parts = p.tiles < MAX_PARTIALS ? p.tiles : MAX_PARTIALS;
     if (parts > fit) parts = fit;
     p.partials = parts > 1 ? (int)parts : 1;
