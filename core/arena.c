@@ -95,6 +95,17 @@ void *vt_arena_alloc(vt_arena *a, size_t bytes) {
     return p;
 }
 
+vt_arena_mark vt_arena_get_mark(vt_arena *a) {
+    return (vt_arena_mark){a->head, a->head->used, a->total_used};
+}
+
+void vt_arena_release(vt_arena *a, vt_arena_mark m) {
+    if (a->head != m.chunk) return; /* a new chunk was started: keep it, it is reused at reset */
+    if (a->total_used > a->peak_total) a->peak_total = a->total_used; /* size the next consolidation */
+    a->head->used = m.used;
+    a->total_used = m.total;
+}
+
 size_t vt_arena_used(const vt_arena *a) { return a->total_used; }
 
 size_t vt_arena_capacity(const vt_arena *a) {

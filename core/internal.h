@@ -45,6 +45,13 @@ struct vt_node {
 vt_node *vt_arena_tape(vt_arena *a);
 void vt_arena_set_tape(vt_arena *a, vt_node *head);
 
+/* Scratch memory: everything carved after a mark is given back by release (when it all
+ * came from the same chunk), so per-call workspaces (im2col) do not pile up over a step.
+ * Only for memory that nothing outlives: no tensors or nodes in between. */
+typedef struct vt_arena_mark { const void *chunk; size_t used, total; } vt_arena_mark;
+vt_arena_mark vt_arena_get_mark(vt_arena *a);
+void vt_arena_release(vt_arena *a, vt_arena_mark m);
+
 /* Allocate an arena tensor of a shape on a device (data uninitialised). Sets an error
  * and returns NULL on bad shape or OOM. */
 vt_tensor *vt_arena_tensor(int ndim, const int64_t *shape, vt_device dev);

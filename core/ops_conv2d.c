@@ -3,7 +3,8 @@
  * x (N, C_in, H, W), w (C_out, C_in/groups, kh, kw), b (C_out) or NULL
  *   -> y (N, C_out, oh, ow), oh = (H + 2 pad_h - dil_h (kh - 1) - 1) / stride_h + 1 (PyTorch).
  * The kernels need a scratch workspace (im2col buffers); it is carved from the current
- * arena, so after the first step it costs no malloc. */
+ * arena and given back right after the kernel (vt_arena_release), so one workspace's worth
+ * of memory serves every conv of a step and, after the first step, costs no malloc. */
 #include "internal.h"
 
 static void *carve_workspace(const vt_backend *be, const vt_conv2d_desc *d) {
@@ -18,6 +19,7 @@ static void conv2d_backward(vt_node *n) {
     const float *gy = y->grad->data;
     float *gx = vt_grad_buf(x), *gw = vt_grad_buf(w), *gb = vt_grad_buf(b);
     if (!gx && !gw && !gb) return;
+    vt_arena_mark mark = vt_arena_get_mark(vt_arena_current());
     void *work = carve_workspace(be, d);
     VT_ASSERT(work); /* out of memory mid-backward cannot be reported usefully */
     if (gw) be->conv2d_backward_filter(d, x->data, gy, gw, gb, work);
@@ -26,6 +28,7 @@ static void conv2d_backward(vt_node *n) {
         be->reduce_sum(3, in, gy, out, gb, 1.f, 1);
     }
     if (gx) be->conv2d_backward_data(d, gy, w->data, gx, work);
+    vt_arena_release(vt_arena_current(), mark);
 }
 
 vt_tensor *vt_conv2d(vt_tensor *x, vt_tensor *w, vt_tensor *b, const vt_conv2d_params *p) {
@@ -95,12 +98,14 @@ vt_tensor *vt_conv2d(vt_tensor *x, vt_tensor *w, vt_tensor *b, const vt_conv2d_p
     vt_tensor *y = vt_arena_tensor(4, (int64_t[]){d.n, d.c_out, d.oh, d.ow}, x->device);
     if (!y) return NULL;
     const vt_backend *be = vt_be(x);
+    vt_arena_mark mark = vt_arena_get_mark(vt_arena_current());
     void *work = carve_workspace(be, &d);
     if (!work) {
         vt_error("conv2d: out of memory for the %zu-byte workspace", be->conv2d_workspace(&d));
         return NULL;
     }
     be->conv2d_forward(&d, x->data, w->data, b ? b->data : NULL, y->data, work);
+    vt_arena_release(vt_arena_current(), mark);
     vt_node *n = vt_node_record("conv2d", y, conv2d_backward, 3, (vt_tensor *[]){x, w, b});
     if (n) {
         vt_conv2d_desc *saved = vt_arena_alloc(vt_arena_current(), sizeof *saved);

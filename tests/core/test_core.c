@@ -44,6 +44,26 @@ START_TEST(arena_steady_state_makes_no_malloc) {
 }
 END_TEST
 
+/* internal scratch API (core/internal.h), used by conv workspaces */
+typedef struct { const void *chunk; size_t used, total; } mark_t;
+mark_t vt_arena_get_mark(vt_arena *a);
+void vt_arena_release(vt_arena *a, mark_t m);
+
+START_TEST(arena_scratch_is_given_back) {
+    vt_arena *a = vt_arena_new(1 << 20);
+    void *keep = vt_arena_alloc(a, 1000);
+    size_t used = vt_arena_used(a);
+    mark_t m = vt_arena_get_mark(a);
+    void *s1 = vt_arena_alloc(a, 100000);
+    vt_arena_release(a, m);
+    ck_assert_uint_eq(vt_arena_used(a), used);
+    void *s2 = vt_arena_alloc(a, 100000);
+    ck_assert_ptr_eq(s1, s2); /* same memory serves the next workspace */
+    ck_assert_ptr_ne(keep, s2);
+    vt_arena_free(a);
+}
+END_TEST
+
 START_TEST(params_are_contiguous_views) {
     vt_params *p = vt_params_new();
     vt_tensor *w = vt_params_add(p, "fc.weight", VT_DIMS(3, 5));
@@ -164,6 +184,7 @@ static Suite *suite(void) {
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, tensor_shapes_and_errors);
     tcase_add_test(tc, arena_steady_state_makes_no_malloc);
+    tcase_add_test(tc, arena_scratch_is_given_back);
     tcase_add_test(tc, params_are_contiguous_views);
     tcase_add_test(tc, separate_backward_passes_do_not_double_count);
     tcase_add_test(tc, npy_roundtrip_and_corrupt_files);
