@@ -10,6 +10,9 @@ BUILD   := build
 ifeq ($(SAN),1)
 BUILD   := build/san
 endif
+ifeq ($(CUDA),1)
+BUILD   := $(BUILD)/cuda
+endif
 
 # OpenBLAS: prefer Debian's OpenMP build, so that BLAS and our OpenMP kernels share one
 # thread pool; two spinning pools (pthread OpenBLAS + libgomp) fight over 2 cores and made
