@@ -39,15 +39,7 @@ END_TEST
 /* conv is linear in each input, so a large step keeps f32 rounding out of the difference */
 START_TEST(gradient_matches_finite_differences) {
     const conv_case *c = &cases[_i];
-    char key[128];
-    vt_tensor *in[3];
-    for (int i = 0; i < c->n_in; i++) {
-        snprintf(key, sizeof key, "%s.x%d", c->name, i);
-        in[i] = vt_fixture(key);
-        vt_tensor_set_requires_grad(in[i], 1);
-    }
-    vt_check_gradient(f_conv, (void *)c, c->n_in, in, 1e-2, 2e-3, 2e-3, 60);
-    for (int i = 0; i < c->n_in; i++) vt_tensor_free(in[i]);
+    vt_check_gradient_at_fixture(c->name, c->n_in, VT_PROBE_ALL, f_conv, (void *)c, 1e-2, 2e-3, 2e-3, 60);
 }
 END_TEST
 

@@ -40,15 +40,8 @@ END_TEST
 /* Finite differences on the same fixture inputs (kinks of relu/abs/clamp are avoided by
  * the inputs' spacing relative to eps; a failure there names the element). */
 START_TEST(gradient_matches_finite_differences) {
-    char key[128];
-    vt_tensor *in[2];
-    for (int i = 0; i < cases[_i].n_in; i++) {
-        snprintf(key, sizeof key, "%s.x%d", cases[_i].name, i);
-        in[i] = vt_fixture(key);
-        vt_tensor_set_requires_grad(in[i], 1);
-    }
-    vt_check_gradient(cases[_i].fn, NULL, cases[_i].n_in, in, 1e-3, 2e-3, 2e-3, 0);
-    for (int i = 0; i < cases[_i].n_in; i++) vt_tensor_free(in[i]);
+    vt_check_gradient_at_fixture(cases[_i].name, cases[_i].n_in, VT_PROBE_ALL, cases[_i].fn, NULL,
+                                 1e-3, 2e-3, 2e-3, 0);
 }
 END_TEST
 

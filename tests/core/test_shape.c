@@ -38,15 +38,8 @@ START_TEST(parity_with_pytorch) {
 END_TEST
 
 START_TEST(gradient_matches_finite_differences) {
-    char key[128];
-    vt_tensor *in[8];
-    for (int i = 0; i < cases[_i].n_in; i++) {
-        snprintf(key, sizeof key, "%s.x%d", cases[_i].fixture, i);
-        in[i] = vt_fixture(key);
-        vt_tensor_set_requires_grad(in[i], 1);
-    }
-    vt_check_gradient(cases[_i].fn, NULL, cases[_i].n_in, in, 1e-2, 1e-4, 1e-4, 0);
-    for (int i = 0; i < cases[_i].n_in; i++) vt_tensor_free(in[i]);
+    vt_check_gradient_at_fixture(cases[_i].fixture, cases[_i].n_in, VT_PROBE_ALL, cases[_i].fn, NULL,
+                                 1e-2, 1e-4, 1e-4, 0);
 }
 END_TEST
 

@@ -93,15 +93,8 @@ END_TEST
 
 /* finite differences w.r.t. the logits / predictions (input 0) */
 START_TEST(gradient_matches_finite_differences) {
-    char key[128];
-    vt_tensor *in[4];
-    for (int i = 0; i < cases[_i].n_in; i++) {
-        snprintf(key, sizeof key, "%s.x%d", cases[_i].name, i);
-        in[i] = vt_fixture(key);
-        vt_tensor_set_requires_grad(in[i], i == 0);
-    }
-    vt_check_gradient(cases[_i].fn, NULL, cases[_i].n_in, in, 1e-2, 1e-3, 1e-2, 0);
-    for (int i = 0; i < cases[_i].n_in; i++) vt_tensor_free(in[i]);
+    vt_check_gradient_at_fixture(cases[_i].name, cases[_i].n_in, 1u, cases[_i].fn, NULL, 1e-2, 1e-3,
+                                 1e-2, 0);
 }
 END_TEST
 

@@ -64,3 +64,18 @@ void vt_check_gradient(vt_test_fn fn, void *ctx, int n_in, vt_tensor **in, doubl
     vt_set_grad_enabled(was);
     free(r);
 }
+
+void vt_check_gradient_at_fixture(const char *name, int n_in, unsigned probe_mask, vt_test_fn fn,
+                                  void *ctx, double eps, double atol, double rtol,
+                                  int64_t max_elems) {
+    char key[256];
+    vt_tensor *in[8];
+    ck_assert(n_in <= 8);
+    for (int i = 0; i < n_in; i++) {
+        snprintf(key, sizeof key, "%s.x%d", name, i);
+        in[i] = vt_fixture(key);
+        vt_tensor_set_requires_grad(in[i], (probe_mask >> i) & 1);
+    }
+    vt_check_gradient(fn, ctx, n_in, in, eps, atol, rtol, max_elems);
+    for (int i = 0; i < n_in; i++) vt_tensor_free(in[i]);
+}

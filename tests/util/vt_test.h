@@ -39,6 +39,13 @@ void vt_check_fixture(const char *name, int n_in, vt_test_fn fn, void *ctx, doub
 void vt_check_gradient(vt_test_fn fn, void *ctx, int n_in, vt_tensor **inputs, double eps,
                        double atol, double rtol, int64_t max_elems);
 
+/* vt_check_gradient at the inputs of fixture case `name` (<name>.x0 ...); input i is
+ * probed when bit i of probe_mask is set (VT_PROBE_ALL: every input). */
+#define VT_PROBE_ALL 0xffffffffu
+void vt_check_gradient_at_fixture(const char *name, int n_in, unsigned probe_mask, vt_test_fn fn,
+                                  void *ctx, double eps, double atol, double rtol,
+                                  int64_t max_elems);
+
 /* Heap tensor with uniform [lo, hi) values from a seed, requires_grad set. */
 vt_tensor *vt_test_rand(int ndim, const int64_t *shape, float lo, float hi, uint64_t seed);
 
