@@ -1,4 +1,4 @@
-# vertebra build.  make | make test | make test SAN=1 | make CUDA=1 | make bench | make clean
+# vertebra build.  make | make test | make test SAN=1 | make CUDA=1 | make fixtures | make clean
 # Sources are found by folder: every .c under the library folders goes into libvertebra.a,
 # tools/*.c make the CLI, tests/<folder>/test_*.c are one Check suite executable each.
 
@@ -61,7 +61,7 @@ TEST_SRC      := $(wildcard tests/*/test_*.c)
 TEST_BIN      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TEST_LIBS     := $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: all test bench clean deps fixtures
+.PHONY: all test clean deps fixtures
 all: deps $(BUILD)/libvertebra.a $(BUILD)/vertebra
 
 deps:
