@@ -19,6 +19,9 @@ int vt_set_grad_enabled(int on) {
     return prev;
 }
 
+int vt_no_grad_begin(void) { return vt_set_grad_enabled(0); }
+void vt_no_grad_end(int prev) { vt_set_grad_enabled(prev); }
+
 void vt_tensor_set_requires_grad(vt_tensor *t, int on) {
     if (t) t->requires_grad = on;
 }
@@ -55,7 +58,12 @@ vt_node *vt_node_record(const char *name, vt_tensor *out, void (*backward)(vt_no
 float *vt_grad_buf(vt_tensor *t) {
     if (!t || !t->requires_grad) return NULL;
     if (t->grad) return t->grad->data;
-    t->grad = t->storage ? vt_tensor_new(t->ndim, t->shape) : vt_tensor_zeros(t->ndim, t->shape);
+    if (t->storage) {
+        t->grad = vt_tensor_new(t->ndim, t->shape); /* zeroed */
+    } else { /* arena gradients live on the tensor's device */
+        t->grad = vt_arena_tensor(t->ndim, t->shape, t->device);
+        if (t->grad) vt_be(t)->fill(t->grad->data, t->numel, 0.f);
+    }
     VT_ASSERT(t->grad); /* out of memory mid-backward cannot be reported usefully */
     return t->grad->data;
 }

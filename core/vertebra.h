@@ -125,6 +125,9 @@ void vt_tensor_normal_(vt_tensor *t, float mean, float std);
 int vt_grad_enabled(void);
 int vt_set_grad_enabled(int on); /* returns the previous mode: a no_grad scope is
                                     int prev = vt_set_grad_enabled(0); ...; vt_set_grad_enabled(prev); */
+/* no-grad scope: int g = vt_no_grad_begin(); ...inference...; vt_no_grad_end(g); */
+int vt_no_grad_begin(void);
+void vt_no_grad_end(int prev);
 void vt_tensor_set_requires_grad(vt_tensor *t, int on); /* leaves only */
 /* d(loss)/d(leaf) accumulated into leaf->grad for every leaf that requires grad.
  * loss must have one element. Tape nodes stay until vt_arena_reset. */

@@ -31,7 +31,7 @@ vt_tensor *vt_gather_rows(const vt_tensor *src, const int64_t *idx, int64_t n) {
 
 double vt_evaluate_accuracy(void *model, vt_forward_fn forward, const vt_tensor *x,
                             const vt_tensor *y, int batch) {
-    int prev = vt_set_grad_enabled(0);
+    int no_grad = vt_no_grad_begin();
     int64_t n = x->shape[0], correct = 0;
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)batch);
     for (int64_t s = 0; s < n; s += batch) {
@@ -49,7 +49,7 @@ double vt_evaluate_accuracy(void *model, vt_forward_fn forward, const vt_tensor 
         vt_arena_reset(NULL);
     }
     free(idx);
-    vt_set_grad_enabled(prev);
+    vt_no_grad_end(no_grad);
     return correct < 0 ? NAN : (double)correct / (double)n;
 }
 
