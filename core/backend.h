@@ -118,6 +118,14 @@ typedef struct vt_backend {
     void (*rng_normal)(uint64_t seed, uint64_t offset, int64_t n, float mean, float std,
                        float *out);
 
+    /* inverted dropout: keep_i = u(seed, offset + i) >= p with rng_uniform's draw, so masks
+     * agree across devices and thread counts; y = keep ? x * scale : 0; mask = keep (0/1) */
+    void (*dropout_forward)(uint64_t seed, uint64_t offset, int64_t n, float p, float scale,
+                            const float *x, float *y, uint8_t *mask);
+    /* gx += mask ? gy * scale : 0 */
+    void (*dropout_backward)(int64_t n, float scale, const uint8_t *mask, const float *gy,
+                             float *gx);
+
     /* optimizer updates over flat buffers (PyTorch semantics, see optim/) */
     void (*sgd_update)(int64_t n, float *p, const float *g, float *buf, float lr,
                        float momentum, float dampening, float weight_decay, int nesterov,

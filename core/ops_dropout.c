@@ -5,13 +5,12 @@
  * (vt_rng_global): draw i uses Philox counter offset + i, and the offset then advances by
  * numel, so given vt_seed the masks are reproducible and independent of thread count. */
 #include "internal.h"
-#include "cpu/dropout_kernels.h"
 
 /* n->saved: keep mask (numel bytes, 0/1); n->f[0]: scale 1/(1-p) */
 static void dropout_backward(vt_node *n) {
     vt_tensor *x = n->in[0], *y = n->out;
     float *gx = vt_grad_buf(x);
-    if (gx) vt_cpu_dropout_backward(y->numel, n->f[0], n->saved, y->grad->data, gx);
+    if (gx) vt_be(y)->dropout_backward(y->numel, n->f[0], n->saved, y->grad->data, gx);
 }
 
 vt_tensor *vt_dropout(vt_tensor *x, float p, int training) {
@@ -21,8 +20,8 @@ vt_tensor *vt_dropout(vt_tensor *x, float p, int training) {
         return NULL;
     }
     if (!training || p == 0.f) return x; /* identity, as torch.nn.functional.dropout */
-    if (x->device != VT_DEV_CPU) {
-        vt_error("dropout: no kernel for this device yet (CPU only)");
+    if (!vt_be(x)->dropout_forward) {
+        vt_error("dropout: the %s backend has no dropout kernel yet", vt_be(x)->name);
         return NULL;
     }
     vt_tensor *y = vt_arena_tensor(x->ndim, x->shape, x->device);
@@ -30,7 +29,7 @@ vt_tensor *vt_dropout(vt_tensor *x, float p, int training) {
     if (!y || !mask) { vt_error("dropout: out of memory for %s", vt_sstr(x)); return NULL; }
     float scale = 1.f / (1.f - p);
     vt_rng *r = vt_rng_global();
-    vt_cpu_dropout_forward(r->seed, r->offset, x->numel, p, scale, x->data, y->data, mask);
+    vt_be(x)->dropout_forward(r->seed, r->offset, x->numel, p, scale, x->data, y->data, mask);
     r->offset += (uint64_t)x->numel;
     vt_node *n = vt_node_record("dropout", y, dropout_backward, 1, &x);
     if (n) { n->saved = mask; n->f[0] = scale; }

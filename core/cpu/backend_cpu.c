@@ -46,6 +46,7 @@ static const vt_backend cpu = {
     .batch_norm_backward = vt_cpu_batch_norm_backward,
     .nll_forward = vt_cpu_nll_forward, .nll_backward = vt_cpu_nll_backward,
     .rng_uniform = vt_rng_fill_uniform, .rng_normal = vt_rng_fill_normal,
+    .dropout_forward = vt_cpu_dropout_forward, .dropout_backward = vt_cpu_dropout_backward,
     .sgd_update = vt_cpu_sgd_update, .adam_update = vt_cpu_adam_update,
     .sum_squares = vt_cpu_sum_squares, .scale = vt_cpu_scale,
 };

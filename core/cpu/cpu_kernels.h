@@ -52,6 +52,11 @@ void vt_cpu_nll_forward(int64_t n, int64_t c, int64_t s, const float *x, const f
                         const float *w, int ignore_index, float *y);
 void vt_cpu_nll_backward(int64_t n, int64_t c, int64_t s, const float *gy, const float *targets,
                          const float *w, int ignore_index, float *gx);
+/* dropout.c */
+void vt_cpu_dropout_forward(uint64_t seed, uint64_t offset, int64_t n, float p, float scale,
+                            const float *x, float *y, uint8_t *mask);
+void vt_cpu_dropout_backward(int64_t n, float scale, const uint8_t *mask, const float *gy,
+                             float *gx);
 /* optim_update.c */
 void vt_cpu_sgd_update(int64_t n, float *p, const float *g, float *buf, float lr, float momentum,
                        float dampening, float weight_decay, int nesterov, int first_step);

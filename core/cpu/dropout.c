@@ -3,7 +3,6 @@
  * The uniform draws come from the rng_uniform kernel (Philox, element i <- counter
  * offset + i), generated block by block into a stack buffer so the mask costs no extra
  * pass over memory. Blocks are independent, so any thread count gives the same mask. */
-#include "dropout_kernels.h"
 #include "cpu_kernels.h"
 
 #define DROPOUT_BLOCK 2048
