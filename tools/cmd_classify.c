@@ -83,6 +83,7 @@ static int run(const char *cmd, const char *summary, options *o, vt_arg *spec, i
     vt_classify_report rep;
     if (vt_train_classifier(cfg, &model, forward, params, xtr, ytr, xte, yte, &rep) != VT_OK) {
         fprintf(stderr, "vertebra %s: %s\n", cmd, vt_last_error());
+        if (rep.interrupted) status = 130; /* the shell's code for a SIGINT stop */
         goto done;
     }
     double total = 0;

@@ -4,12 +4,17 @@
  * the flat gradient buffer, optional clipping, optimizer step, arena reset. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "classify.h"
 #include "losses.h"
 #include "optim.h"
 #include "progress.h"
+
+/* Ctrl-C / SIGTERM: finish the current step, then stop cleanly (metrics flushed). */
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig) { stop_requested = sig; }
 
 void vt_classify_config_default(vt_classify_config *c) {
     *c = (vt_classify_config){.epochs = 2, .batch_size = 64, .optimizer = VT_OPT_SGD,
@@ -74,6 +79,7 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
                               vt_params *params, const vt_tensor *x_train,
                               const vt_tensor *y_train, const vt_tensor *x_test,
                               const vt_tensor *y_test, vt_classify_report *rep) {
+    memset(rep, 0, sizeof *rep);
     if (cfg->epochs < 1 || cfg->epochs > VT_MAX_EPOCHS) return vt_error("train: epochs %d out of 1..%d", cfg->epochs, VT_MAX_EPOCHS);
     if (cfg->batch_size < 1) return vt_error("train: batch size %d must be positive", cfg->batch_size);
     int64_t n = x_train->shape[0];
@@ -83,7 +89,6 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     if (!opt) return VT_ERR;
     FILE *metrics = NULL;
     if (cfg->run_dir && !(metrics = open_metrics(cfg->run_dir))) { vt_optim_free(opt); return VT_ERR; }
-    memset(rep, 0, sizeof *rep);
     vt_rng shuffle;
     vt_rng_init(&shuffle, cfg->seed);
     int64_t *perm = malloc(sizeof(int64_t) * (size_t)n);
@@ -92,6 +97,11 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     vt_progress_begin(&prog, stdout, steps_per_epoch * cfg->epochs, cfg->log_every);
     vt_status st = VT_OK;
     double images_time = 0;
+    stop_requested = 0;
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     for (int ep = 1; ep <= cfg->epochs && st == VT_OK; ep++) {
         vt_rng_permutation(&shuffle, perm, n);
         double t0 = vt_now(), loss_sum = 0;
@@ -128,6 +138,13 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             snprintf(extra, sizeof extra, "acc %.1f%%", 100.0 * (double)correct / (double)seen);
             vt_progress_step(&prog, ep, cfg->epochs, s + 1, steps_per_epoch, m, l, extra);
             rep->last_loss = l;
+            if (stop_requested) {
+                vt_progress_end(&prog);
+                st = vt_error("train: interrupted by %s at epoch %d step %lld",
+                              stop_requested == SIGINT ? "SIGINT" : "SIGTERM", ep, (long long)s + 1);
+                rep->interrupted = 1;
+                break;
+            }
         }
         if (st != VT_OK) break;
         double dt = vt_now() - t0;
@@ -146,6 +163,8 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             fflush(metrics);
         }
     }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     rep->images_per_second = images_time > 0 ? (double)n * rep->epochs_done / images_time : 0;
     free(perm);
     vt_optim_free(opt);

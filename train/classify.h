@@ -33,10 +33,12 @@ typedef struct vt_classify_report {
     double epoch_seconds[VT_MAX_EPOCHS]; /* training time, without evaluation */
     double last_loss;
     double images_per_second;
+    int interrupted;                     /* stopped by SIGINT/SIGTERM after a whole step */
 } vt_classify_report;
 
 /* Trains `model` (parameters in `params`, already finalized) on (x_train, y_train) and
- * evaluates on (x_test, y_test) after every epoch. Stops with an error on a NaN/Inf loss. */
+ * evaluates on (x_test, y_test) after every epoch. Stops with an error on a NaN/Inf loss, and
+ * on SIGINT/SIGTERM after finishing the current step (report->interrupted set). */
 vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_forward_fn forward,
                               vt_params *params, const vt_tensor *x_train,
                               const vt_tensor *y_train, const vt_tensor *x_test,

@@ -72,6 +72,23 @@ START_TEST(short_phantom_run_learns) {
 }
 END_TEST
 
+/* Ctrl-C finishes the current step, then stops with a message and exit status 130. */
+START_TEST(sigint_stops_training_cleanly) {
+    static char out[1 << 16];
+    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "sh -c '%s phantom --train-size 20000 --test-size 100 --size 32 --epochs 50 --log-every 20 & "
+             "p=$!; sleep 5; kill -INT $p; wait $p; echo rc=$?' 2>&1", bin);
+    FILE *p = popen(cmd, "r");
+    size_t k = fread(out, 1, sizeof out - 1, p);
+    out[k] = 0;
+    pclose(p);
+    ck_assert_msg(strstr(out, "train: interrupted by SIGINT at epoch") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "rc=130") != NULL, "%s", out);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("tools/cli");
     TCase *tc = tcase_create("cli");
@@ -79,6 +96,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, bad_arguments_give_clear_errors);
     tcase_add_test(tc, short_fashion_mnist_run_learns);
     tcase_add_test(tc, short_phantom_run_learns);
+    tcase_add_test(tc, sigint_stops_training_cleanly);
     suite_add_tcase(s, tc);
     return s;
 }
