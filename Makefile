@@ -1,4 +1,4 @@
-# vertebra build.  make | make test | make test SAN=1 | make CUDA=1 | make fixtures | make clean
+# vertebra build.  make | make test | make test SAN=1 | make CUDA=1 | make bench | make fixtures | make clean
 # Sources are found by folder: every .c under the library folders goes into libvertebra.a,
 # tools/*.c make the CLI, tests/<folder>/test_*.c are one Check suite executable each.
 
@@ -61,7 +61,7 @@ TEST_SRC      := $(wildcard tests/*/test_*.c)
 TEST_BIN      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TEST_LIBS     := $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: all test clean deps fixtures
+.PHONY: all test bench clean deps fixtures
 all: deps $(BUILD)/libvertebra.a $(BUILD)/vertebra
 
 deps:
@@ -95,6 +95,10 @@ test: all $(TEST_BIN)
 	@fail=""; for t in $(TEST_BIN); do \
 	   echo "== $$t"; VT_FIXTURES=tests/fixtures VT_BIN=$(BUILD)/vertebra $$t || fail="$$fail $$t"; done; \
 	 if [ -n "$$fail" ]; then echo "FAILED:$$fail"; exit 1; else echo "all $(words $(TEST_BIN)) suites passed"; fi
+
+# Benchmarks (not tests): vertebra vs the PyTorch peer on the same machine, same threads.
+bench: all
+	mkdir -p $(BUILD)/bench && $(BUILD)/vertebra bench --json $(BUILD)/bench/smallcnn.json
 
 # Regenerates the PyTorch reference fixtures (needs Debian's python3-torch).
 fixtures:

@@ -9,6 +9,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"phantom", vt_cmd_phantom, "train a bone-quality classifier on synthetic vertebra CT slices"},
+    {"bench", vt_cmd_bench, "time a training step and inference side by side with PyTorch"},
     {"fmnist", vt_cmd_fmnist, "train the small CNN on Fashion-MNIST and report test accuracy"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
