@@ -38,7 +38,15 @@ START_TEST(bad_arguments_give_clear_errors) {
     ck_assert_int_eq(run("fmnist --data /nonexistent", out, sizeof out), 1);
     ck_assert_msg(strstr(out, "/nonexistent/train-images-idx3-ubyte.gz: cannot open") != NULL, "%s", out);
     ck_assert_int_eq(run("fmnist --help", out, sizeof out), 0);
+    ck_assert_int_eq(run("bench --model resnet9000", out, sizeof out), 2);
 }
+END_TEST
+
+/* the benchmark command keeps working (a smoke run; timings are not asserted) */
+START_TEST(bench_runs) {
+    static char out[1 << 16];
+    ck_assert_int_eq(run("bench --iters 2 --warmup 1 --no-peer", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "smallcnn") != NULL, "%s", out);
 END_TEST
 
 START_TEST(short_fashion_mnist_run_learns) {
@@ -94,6 +102,7 @@ static Suite *suite(void) {
     TCase *tc = tcase_create("cli");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, bad_arguments_give_clear_errors);
+    tcase_add_test(tc, bench_runs);
     tcase_add_test(tc, short_fashion_mnist_run_learns);
     tcase_add_test(tc, short_phantom_run_learns);
     tcase_add_test(tc, sigint_stops_training_cleanly);
