@@ -47,6 +47,7 @@ START_TEST(bench_runs) {
     static char out[1 << 16];
     ck_assert_int_eq(run("bench --iters 2 --warmup 1 --no-peer", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "smallcnn") != NULL, "%s", out);
+}
 END_TEST
 
 START_TEST(short_fashion_mnist_run_learns) {
