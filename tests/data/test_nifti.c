@@ -100,7 +100,7 @@ START_TEST(sct_files_match_nibabel) {
 }
 END_TEST
 
-static const char *SYN[] = {"n2be", "n1be_f64", "noxform", "4d_i8", "n2_u8", "n2_i4", "n2_u4", "n2_f4", "n2_u1", "n2_i8"};
+static const char *SYN[] = {"n2be", "n1be_f64", "qfac_neg", "noxform", "4d_i8", "n2_u8", "n2_i4", "n2_u4", "n2_f4", "n2_u1", "n2_i8"};
 
 static void syn_path(const char *name, char *buf, size_t n) {
     const char *dir = getenv("VT_FIXTURES");
@@ -134,6 +134,9 @@ START_TEST(synthetic_files_match_nibabel) {
     syn_path("n2be", p, sizeof p);
     ck_assert_int_eq(vt_nifti_read_header(p, &h), VT_OK);
     ck_assert(h.version == 2 && h.big_endian && h.scl_slope == 0.5 && h.sform_code == 0 && h.qform_code == 1);
+    syn_path("qfac_neg", p, sizeof p);
+    ck_assert_int_eq(vt_nifti_read_header(p, &h), VT_OK);
+    ck_assert(h.pixdim[0] == -1 && h.sform_code == 0 && h.qform_code == 2);
     syn_path("4d_i8", p, sizeof p);
     ck_assert_int_eq(vt_nifti_read_header(p, &h), VT_OK);
     ck_assert(h.version == 1 && !h.big_endian && h.ndim == 4 && h.datatype == VT_NIFTI_INT8);

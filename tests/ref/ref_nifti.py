@@ -117,6 +117,11 @@ def synthetic_fixtures():
     a[:3, 3] = [5, 6, 7]
     synthetic("n1be_f64", rng.normal(size=(3, 4, 2)).astype(">f8"), a, endian=">", qform=0, sform=2,
               ext=".nii.gz")
+    # qform only with a left-handed affine (qfac = pixdim[0] = -1), oblique
+    a = np.eye(4)
+    a[:3, :3] = rot(0, 15) @ np.diag([-0.7, 1.1, 2.5])
+    a[:3, 3] = [-3, 4, -5]
+    synthetic("qfac_neg", rng.normal(size=(3, 2, 4)).astype(np.float32), a, qform=2, sform=0)
     # no xform codes: nibabel's base affine (x flipped, centred) from pixdim
     synthetic("noxform", rng.integers(0, 60000, (5, 2, 3)).astype(np.uint16), aff, qform=0, sform=0,
               zooms=(2.0, 3.0, 4.0))
