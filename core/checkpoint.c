@@ -314,6 +314,7 @@ vt_checkpoint *vt_checkpoint_load(const char *path) {
     unsigned char *z = NULL;
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0) { vt_error("%s: cannot stat: %s", path, strerror(errno)); goto fail; }
+    if (S_ISDIR(sb.st_mode)) { vt_error("%s: is a directory, not a checkpoint", path); goto fail; }
     uint64_t fsize = (uint64_t)sb.st_size;
     unsigned char h[HEADER_SIZE];
     size_t got = fread(h, 1, HEADER_SIZE, f);

@@ -364,6 +364,7 @@ START_TEST(damaged_files_give_clear_errors) {
     unsigned char *b = read_all(good, &n);
 
     expect_error(bad, "cannot open"); /* missing */
+    expect_error(tmpdir, "is a directory");
     write_all(bad, "hello world, this is not a checkpoint at all........", 52);
     expect_error(bad, "bad magic");
     b[8] = 2; write_all(bad, b, n); b[8] = 1;
