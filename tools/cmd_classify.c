@@ -40,7 +40,8 @@ static int n_common(options *o, vt_arg *spec) {
         {"--seed", VT_ARG_INT64, &o->seed, "seed of init, data and shuffling (default 0)", 0, 9.2e18},
         {"--log-every", VT_ARG_INT64, &o->cfg.log_every, "progress line every N steps off a terminal (default 100)", 1, 1e9},
         {"--no-bn", VT_ARG_FLAG, &o->no_bn, "drop the batch-norm layers", 1, 0},
-        {"--out", VT_ARG_STR, &o->out, "run folder for metrics.jsonl (created)", 1, 0},
+        {"--out", VT_ARG_STR, &o->out, "run folder for metrics.jsonl and checkpoint.vtck (created)", 1, 0},
+        {"--resume", VT_ARG_STR, &o->cfg.resume, "continue from a checkpoint.vtck (same options)", 1, 0},
     };
     int n = (int)(sizeof common / sizeof common[0]);
     memcpy(spec, common, sizeof common);
@@ -87,9 +88,10 @@ static int run(const char *cmd, const char *summary, options *o, vt_arg *spec, i
         goto done;
     }
     double total = 0;
-    for (int e = 0; e < rep.epochs_done; e++) total += rep.epoch_seconds[e];
+    int timed = 0; /* epochs run by this process (a resumed run skips the earlier ones) */
+    for (int e = 0; e < rep.epochs_done; e++) if (rep.epoch_seconds[e] > 0) { total += rep.epoch_seconds[e]; timed++; }
     printf("final: test accuracy %.2f%% after %d epochs, %.1f s/epoch, %.0f img/s\n",
-           100.0 * rep.test_accuracy[rep.epochs_done - 1], rep.epochs_done, total / rep.epochs_done,
+           100.0 * rep.test_accuracy[rep.epochs_done - 1], rep.epochs_done, timed ? total / timed : 0,
            rep.images_per_second);
     status = 0;
 done:

@@ -11,6 +11,7 @@
 #include "losses.h"
 #include "optim.h"
 #include "progress.h"
+#include "run_state.h"
 
 /* Ctrl-C / SIGTERM: finish the current step, then stop cleanly (metrics flushed). */
 static volatile sig_atomic_t stop_requested;
@@ -66,11 +67,11 @@ static vt_optim *make_optimizer(const vt_classify_config *c, vt_params *p) {
     }
 }
 
-static FILE *open_metrics(const char *run_dir) {
+static FILE *open_metrics(const char *run_dir, int append) {
     if (!run_dir) return NULL;
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
-    FILE *f = fopen(path, "w");
+    FILE *f = fopen(path, append ? "a" : "w");
     if (!f) vt_error("%s: cannot create: %s", path, strerror(errno));
     return f;
 }
@@ -87,10 +88,23 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     if (!vt_params_finalized(params)) return vt_error("train: parameters are not finalized");
     vt_optim *opt = make_optimizer(cfg, params);
     if (!opt) return VT_ERR;
-    FILE *metrics = NULL;
-    if (cfg->run_dir && !(metrics = open_metrics(cfg->run_dir))) { vt_optim_free(opt); return VT_ERR; }
     vt_rng shuffle;
     vt_rng_init(&shuffle, cfg->seed);
+    int first_epoch = 1;
+    int64_t cursor = 0; /* batches of first_epoch already done (resume) */
+    if (cfg->resume && vt_run_resume(cfg->resume, params, opt, &first_epoch, &cursor, &shuffle) != VT_OK) {
+        vt_optim_free(opt);
+        return VT_ERR;
+    }
+    if (cfg->resume && first_epoch > cfg->epochs) {
+        vt_optim_free(opt);
+        return vt_error("train: %s is at epoch %d, past --epochs %d: nothing to do", cfg->resume, first_epoch, cfg->epochs);
+    }
+    if (cfg->resume) printf("resumed from %s at epoch %d, batch %lld\n", cfg->resume, first_epoch, (long long)cursor);
+    char ckpt[4096];
+    if (cfg->run_dir) snprintf(ckpt, sizeof ckpt, "%s/checkpoint.vtck", cfg->run_dir);
+    FILE *metrics = NULL;
+    if (cfg->run_dir && !(metrics = open_metrics(cfg->run_dir, cfg->resume != NULL))) { vt_optim_free(opt); return VT_ERR; }
     int64_t *perm = malloc(sizeof(int64_t) * (size_t)n);
     int64_t steps_per_epoch = (n + cfg->batch_size - 1) / cfg->batch_size;
     vt_progress prog;
@@ -102,11 +116,12 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    for (int ep = 1; ep <= cfg->epochs && st == VT_OK; ep++) {
+    for (int ep = first_epoch; ep <= cfg->epochs && st == VT_OK; ep++) {
+        vt_rng epoch_start = shuffle; /* saved in checkpoints: resume redraws this permutation */
         vt_rng_permutation(&shuffle, perm, n);
         double t0 = vt_now(), loss_sum = 0;
         int64_t correct = 0, seen = 0;
-        for (int64_t s = 0; s < steps_per_epoch; s++) {
+        for (int64_t s = ep == first_epoch ? cursor : 0; s < steps_per_epoch; s++) {
             int64_t b0 = s * cfg->batch_size, m = n - b0 < cfg->batch_size ? n - b0 : cfg->batch_size;
             vt_tensor *x = vt_gather_rows(x_train, perm + b0, m);
             vt_tensor *y = vt_gather_rows(y_train, perm + b0, m);
@@ -140,6 +155,8 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             rep->last_loss = l;
             if (stop_requested) {
                 vt_progress_end(&prog);
+                if (cfg->run_dir && vt_run_save(ckpt, params, opt, ep, s + 1, &epoch_start) == VT_OK)
+                    printf("saved %s (resume with --resume %s)\n", ckpt, ckpt);
                 st = vt_error("train: interrupted by %s at epoch %d step %lld",
                               stop_requested == SIGINT ? "SIGINT" : "SIGTERM", ep, (long long)s + 1);
                 rep->interrupted = 1;
@@ -149,11 +166,14 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
         if (st != VT_OK) break;
         double dt = vt_now() - t0;
         images_time += dt;
+        /* the next epoch starts from the shuffle stream as it is now */
+        if (cfg->run_dir && vt_run_save(ckpt, params, opt, ep + 1, 0, &shuffle) != VT_OK) { st = VT_ERR; break; }
         double acc = x_test ? vt_evaluate_accuracy(model, forward, x_test, y_test, cfg->eval_batch) : NAN;
         rep->test_accuracy[ep - 1] = acc;
         rep->epoch_seconds[ep - 1] = dt;
         rep->epochs_done = ep;
         vt_progress_end(&prog);
+        if (seen == 0) seen = 1; /* resumed at the very end of an epoch */
         printf("epoch %d: %.1f s, train loss %.4f, train accuracy %.2f%%, test accuracy %.2f%%\n", ep, dt,
                loss_sum / (double)seen, 100.0 * (double)correct / (double)seen, 100.0 * acc);
         fflush(stdout);
@@ -165,7 +185,8 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    rep->images_per_second = images_time > 0 ? (double)n * rep->epochs_done / images_time : 0;
+    int epochs_run = rep->epochs_done - first_epoch + 1;
+    rep->images_per_second = images_time > 0 && epochs_run > 0 ? (double)n * epochs_run / images_time : 0;
     free(perm);
     vt_optim_free(opt);
     if (metrics && fclose(metrics) != 0 && st == VT_OK) st = vt_error("metrics.jsonl: write failed");

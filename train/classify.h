@@ -21,7 +21,9 @@ typedef struct vt_classify_config {
     float clip_grad_norm;   /* 0: off */
     uint64_t seed;          /* shuffling stream */
     int64_t log_every;      /* progress line every N steps when not on a terminal */
-    const char *run_dir;    /* metrics.jsonl is written here when non-NULL */
+    const char *run_dir;    /* metrics.jsonl and checkpoint.vtck (each epoch and on
+                               SIGINT/SIGTERM) are written here when non-NULL */
+    const char *resume;     /* checkpoint to continue from, or NULL */
     int eval_batch;
 } vt_classify_config;
 

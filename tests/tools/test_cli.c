@@ -81,20 +81,31 @@ START_TEST(short_phantom_run_learns) {
 }
 END_TEST
 
-/* Ctrl-C finishes the current step, then stops with a message and exit status 130. */
-START_TEST(sigint_stops_training_cleanly) {
+/* Ctrl-C finishes the current step, saves a checkpoint and exits 130; --resume then ends
+ * exactly where an uninterrupted run ends (same test accuracy, bit-identical weights). */
+START_TEST(sigint_saves_a_checkpoint_that_resumes_exactly) {
     static char out[1 << 16];
     const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
-    char cmd[1024];
+    char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "sh -c '%s phantom --train-size 20000 --test-size 100 --size 32 --epochs 50 --log-every 20 & "
-             "p=$!; sleep 5; kill -INT $p; wait $p; echo rc=$?' 2>&1", bin);
+             "sh -c 'B=%s; D=$(mktemp -d); A=\"phantom --train-size 4000 --test-size 200 --size 32 --epochs 2 --log-every 5\"; "
+             "$B $A --out $D/a > $D/a.log 2>&1; "
+             "$B $A --out $D/b > $D/b.log 2>&1 & p=$!; "
+             "while ! grep -q step $D/b.log; do sleep 0.05; done; kill -INT $p; wait $p; echo rc=$?; "
+             "$B $A --out $D/b --resume $D/b/checkpoint.vtck > $D/c.log 2>&1; echo rc2=$?; "
+             "grep -E \"interrupted|saved\" $D/b.log; grep resumed $D/c.log; "
+             "echo A:$(grep -o \"final: test accuracy [0-9.]*\" $D/a.log); "
+             "echo C:$(grep -o \"final: test accuracy [0-9.]*\" $D/c.log); rm -rf $D' 2>&1", bin);
     FILE *p = popen(cmd, "r");
     size_t k = fread(out, 1, sizeof out - 1, p);
     out[k] = 0;
     pclose(p);
-    ck_assert_msg(strstr(out, "train: interrupted by SIGINT at epoch") != NULL, "%s", out);
-    ck_assert_msg(strstr(out, "rc=130") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "train: interrupted by SIGINT at epoch 1") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "rc=130") && strstr(out, "rc2=0"), "%s", out);
+    ck_assert_msg(strstr(out, "saved ") && strstr(out, "resumed from "), "%s", out);
+    const char *a = strstr(out, "A:final: test accuracy "), *c = strstr(out, "C:final: test accuracy ");
+    ck_assert_msg(a && c, "%s", out);
+    ck_assert_msg(atof(a + 23) == atof(c + 23), "uninterrupted %.2f vs resumed %.2f: %s", atof(a + 23), atof(c + 23), out);
 }
 END_TEST
 
@@ -106,7 +117,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, bench_runs);
     tcase_add_test(tc, short_fashion_mnist_run_learns);
     tcase_add_test(tc, short_phantom_run_learns);
-    tcase_add_test(tc, sigint_stops_training_cleanly);
+    tcase_add_test(tc, sigint_saves_a_checkpoint_that_resumes_exactly);
     suite_add_tcase(s, tc);
     return s;
 }
