@@ -8,6 +8,22 @@
 /* Parallelise loops only when they are big enough to pay for waking threads. */
 #define VT_OMP_MIN 32768
 
+/* Offsets into two strided operands of row r of an array whose rows are its last dim:
+ * the row's multi-index over dims 0..ndim-2 dotted with each operand's strides. */
+static inline void vt_cpu_row_offsets(int64_t r, int ndim, const int64_t *shape,
+                                      const int64_t *s1, const int64_t *s2, int64_t *o1,
+                                      int64_t *o2) {
+    int64_t a = 0, b = 0;
+    for (int d = ndim - 2; d >= 0; d--) {
+        int64_t idx = r % shape[d];
+        r /= shape[d];
+        a += idx * s1[d];
+        b += idx * s2[d];
+    }
+    *o1 = a;
+    *o2 = b;
+}
+
 /* elementwise.c */
 void vt_cpu_binary(vt_binary_op op, int ndim, const int64_t *shape, const float *a,
                    const int64_t *sa, const float *b, const int64_t *sb, float *y);

@@ -45,13 +45,8 @@ void vt_cpu_binary(vt_binary_op op, int ndim, const int64_t *shape, const float 
     /* rows of the output; each row's offsets into a and b from its multi-index */
 #pragma omp parallel for schedule(static) if (rows * inner > VT_OMP_MIN && rows > 1)
     for (int64_t r = 0; r < rows; r++) {
-        int64_t rem = r, oa = 0, ob = 0;
-        for (int d = ndim - 2; d >= 0; d--) {
-            int64_t idx = rem % shape[d];
-            rem /= shape[d];
-            oa += idx * sa[d];
-            ob += idx * sb[d];
-        }
+        int64_t oa, ob;
+        vt_cpu_row_offsets(r, ndim, shape, sa, sb, &oa, &ob);
         run(op, inner, a + oa, sa[ndim - 1], b + ob, sb[ndim - 1], y + r * inner);
     }
 }

@@ -11,13 +11,8 @@ void vt_cpu_copy_strided(int ndim, const int64_t *shape, const float *src,
     int64_t si = ss[ndim - 1], di = ds[ndim - 1];
 #pragma omp parallel for schedule(static) if (rows * inner > VT_OMP_MIN && rows > 1)
     for (int64_t r = 0; r < rows; r++) {
-        int64_t rem = r, os = 0, od = 0;
-        for (int d = ndim - 2; d >= 0; d--) {
-            int64_t idx = rem % shape[d];
-            rem /= shape[d];
-            os += idx * ss[d];
-            od += idx * ds[d];
-        }
+        int64_t os, od;
+        vt_cpu_row_offsets(r, ndim, shape, ss, ds, &os, &od);
         const float *s = src + os;
         float *t = dst + od;
         if (si == 1 && di == 1 && !accumulate) memcpy(t, s, (size_t)inner * sizeof(float));
