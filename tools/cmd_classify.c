@@ -22,7 +22,7 @@ static vt_tensor *forward(void *model, vt_tensor *x, int training) {
 
 typedef struct options {
     vt_classify_config cfg;
-    const char *data, *opt, *out;
+    const char *data, *opt, *out, *schedule;
     int threads, no_bn, size;
     int64_t limit_train, limit_test, seed;
 } options;
@@ -35,6 +35,8 @@ static int n_common(options *o, vt_arg *spec) {
         {"--momentum", VT_ARG_FLOAT, &o->cfg.momentum, "SGD momentum (default 0.9)", 0, 0.9999},
         {"--weight-decay", VT_ARG_FLOAT, &o->cfg.weight_decay, "weight decay (default 0)", 0, 1},
         {"--optimizer", VT_ARG_STR, &o->opt, "sgd | adam | adamw (default sgd)", 1, 0},
+        {"--schedule", VT_ARG_STR, &o->schedule, "constant | step | cosine | poly (default constant)", 1, 0},
+        {"--warmup", VT_ARG_INT64, &o->cfg.warmup_steps, "linear warm-up steps from lr/3 (default 0)", 0, 1e9},
         {"--clip", VT_ARG_FLOAT, &o->cfg.clip_grad_norm, "clip the gradient norm to X (default off)", 0, 1e9},
         {"--threads", VT_ARG_INT, &o->threads, "CPU threads (default 2; 0 = all cores)", 0, 1024},
         {"--seed", VT_ARG_INT64, &o->seed, "seed of init, data and shuffling (default 0)", 0, 9.2e18},
@@ -58,6 +60,13 @@ static int run(const char *cmd, const char *summary, options *o, vt_arg *spec, i
     else if (!strcmp(o->opt, "adam")) cfg->optimizer = VT_OPT_ADAM;
     else if (!strcmp(o->opt, "adamw")) cfg->optimizer = VT_OPT_ADAMW;
     else { fprintf(stderr, "vertebra %s: --optimizer: '%s' is not sgd, adam or adamw\n", cmd, o->opt); return 2; }
+    const char *kinds[] = {"constant", "step", "", "cosine", "poly"};
+    cfg->lr_schedule = -1;
+    for (int k = 0; k < 5; k++) if (*kinds[k] && !strcmp(o->schedule, kinds[k])) cfg->lr_schedule = k;
+    if (cfg->lr_schedule < 0) {
+        fprintf(stderr, "vertebra %s: --schedule: '%s' is not constant, step, cosine or poly\n", cmd, o->schedule);
+        return 2;
+    }
     if (o->out && mkdir(o->out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "vertebra %s: %s: cannot create: %s\n", cmd, o->out, strerror(errno));
         return 1;
@@ -113,7 +122,7 @@ static int load_fmnist(options *o, vt_tensor **xtr, vt_tensor **ytr, vt_tensor *
 }
 
 int vt_cmd_fmnist(int argc, char **argv) {
-    options o = {.data = "/usr/share/datasets/fashion-mnist", .opt = "sgd", .threads = 2};
+    options o = {.data = "/usr/share/datasets/fashion-mnist", .opt = "sgd", .schedule = "constant", .threads = 2};
     vt_classify_config_default(&o.cfg);
     vt_arg spec[MAX_SPEC];
     int n = n_common(&o, spec);
@@ -133,7 +142,7 @@ static int load_phantom(options *o, vt_tensor **xtr, vt_tensor **ytr, vt_tensor 
 }
 
 int vt_cmd_phantom(int argc, char **argv) {
-    options o = {.opt = "adam", .threads = 2, .size = 48, .limit_train = 6000, .limit_test = 2000};
+    options o = {.opt = "adam", .schedule = "constant", .threads = 2, .size = 48, .limit_train = 6000, .limit_test = 2000};
     vt_classify_config_default(&o.cfg);
     o.cfg.epochs = 6;
     o.cfg.lr = 1e-3f; /* Adam 1e-3: SGD 0.01 learns these subtle lesions slowly */

@@ -86,6 +86,12 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     int64_t n = x_train->shape[0];
     if (y_train->numel != n) return vt_error("train: %lld images but %lld labels", (long long)n, (long long)y_train->numel);
     if (!vt_params_finalized(params)) return vt_error("train: parameters are not finalized");
+    int64_t steps_per_epoch = (n + cfg->batch_size - 1) / cfg->batch_size;
+    vt_lr_schedule sched = vt_lr_schedule_default((vt_lr_kind)cfg->lr_schedule, cfg->lr);
+    sched.total_steps = steps_per_epoch * cfg->epochs;
+    sched.warmup_steps = cfg->warmup_steps;
+    sched.step_size = steps_per_epoch * cfg->epochs / 3 > 0 ? steps_per_epoch * cfg->epochs / 3 : 1;
+    if (vt_lr_schedule_check(&sched) != VT_OK) return VT_ERR;
     vt_optim *opt = make_optimizer(cfg, params);
     if (!opt) return VT_ERR;
     vt_rng shuffle;
@@ -106,7 +112,6 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     FILE *metrics = NULL;
     if (cfg->run_dir && !(metrics = open_metrics(cfg->run_dir, cfg->resume != NULL))) { vt_optim_free(opt); return VT_ERR; }
     int64_t *perm = malloc(sizeof(int64_t) * (size_t)n);
-    int64_t steps_per_epoch = (n + cfg->batch_size - 1) / cfg->batch_size;
     vt_progress prog;
     vt_progress_begin(&prog, stdout, steps_per_epoch * cfg->epochs, cfg->log_every);
     vt_status st = VT_OK;
@@ -137,6 +142,8 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             vt_params_zero_grad(params);
             if (vt_backward(loss) != VT_OK) { st = VT_ERR; break; }
             if (cfg->clip_grad_norm > 0) vt_clip_grad_norm(params, cfg->clip_grad_norm);
+            /* the schedule is a pure function of the optimizer's step, so resume needs nothing more */
+            vt_optim_set_lr(opt, vt_lr_at(&sched, vt_optim_get_step(opt)));
             vt_optim_step(opt);
             /* running train accuracy from the logits already computed */
             int64_t k = logits->shape[1];

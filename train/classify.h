@@ -19,6 +19,9 @@ typedef struct vt_classify_config {
     float lr, momentum, weight_decay;
     int nesterov;
     float clip_grad_norm;   /* 0: off */
+    int lr_schedule;        /* vt_lr_kind: 0 constant, 1 step, 3 cosine, 4 poly (optim.h);
+                               cosine/poly span the whole run; step: x0.1 every epoch/3 */
+    int64_t warmup_steps;   /* linear warm-up from lr/3 (torch LinearLR default), 0: none */
     uint64_t seed;          /* shuffling stream */
     int64_t log_every;      /* progress line every N steps when not on a terminal */
     const char *run_dir;    /* metrics.jsonl and checkpoint.vtck (each epoch and on

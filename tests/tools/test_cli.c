@@ -39,6 +39,10 @@ START_TEST(bad_arguments_give_clear_errors) {
     ck_assert_msg(strstr(out, "/nonexistent/train-images-idx3-ubyte.gz: cannot open") != NULL, "%s", out);
     ck_assert_int_eq(run("fmnist --help", out, sizeof out), 0);
     ck_assert_int_eq(run("bench --model resnet9000", out, sizeof out), 2);
+    ck_assert_int_eq(run("phantom --schedule foo", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--schedule: 'foo' is not constant, step, cosine or poly") != NULL, "%s", out);
+    ck_assert_int_eq(run("phantom --train-size 640 --size 16 --epochs 1 --schedule cosine --warmup 20", out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "total_steps 10 must exceed warmup_steps 20") != NULL, "%s", out);
 }
 END_TEST
 
