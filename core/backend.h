@@ -34,6 +34,22 @@ typedef struct vt_pool2d_desc {
     int count_include_pad;
 } vt_pool2d_desc;
 
+/* Geometry of one 3D convolution, resolved by the front-end. The output size is a field,
+ * not recomputed: transposed convs run these kernels with od/oh/ow set to their input size,
+ * which can be smaller than the conv formula gives (output_padding). */
+typedef struct vt_conv3d_desc {
+    int n, c_in, d, h, w;         /* input (N, C_in, D, H, W) */
+    int c_out, kd, kh, kw;        /* weight (C_out, C_in/groups, kd, kh, kw) */
+    int od, oh, ow;               /* output (N, C_out, od, oh, ow) */
+    int stride_d, stride_h, stride_w, pad_d, pad_h, pad_w, dil_d, dil_h, dil_w, groups;
+} vt_conv3d_desc;
+
+typedef struct vt_pool3d_desc {
+    int n, c, d, h, w, od, oh, ow;
+    int kd, kh, kw, stride_d, stride_h, stride_w, pad_d, pad_h, pad_w;
+    int count_include_pad;
+} vt_pool3d_desc;
+
 typedef struct vt_backend {
     const char *name;
     /* memory */
@@ -91,6 +107,22 @@ typedef struct vt_backend {
                                 const int32_t *argmax, float *gx);
     void (*avg_pool2d_forward)(const vt_pool2d_desc *d, const float *x, float *y);
     void (*avg_pool2d_backward)(const vt_pool2d_desc *d, const float *gy, float *gx);
+
+    /* 3D convolution, same contract as conv2d; work holds conv3d_workspace(d) bytes */
+    size_t (*conv3d_workspace)(const vt_conv3d_desc *d);
+    void (*conv3d_forward)(const vt_conv3d_desc *d, const float *x, const float *w,
+                           const float *b, float *y, void *work);
+    void (*conv3d_backward_data)(const vt_conv3d_desc *d, const float *gy, const float *w,
+                                 float *gx, void *work);
+    void (*conv3d_backward_filter)(const vt_conv3d_desc *d, const float *x,
+                                   const float *gy, float *gw, float *gb, void *work);
+    /* 3D pooling; max pool stores the flat input index (z*h*w + y*w + x within the volume) */
+    void (*max_pool3d_forward)(const vt_pool3d_desc *d, const float *x, float *y,
+                               int32_t *argmax);
+    void (*max_pool3d_backward)(const vt_pool3d_desc *d, const float *gy,
+                                const int32_t *argmax, float *gx);
+    void (*avg_pool3d_forward)(const vt_pool3d_desc *d, const float *x, float *y);
+    void (*avg_pool3d_backward)(const vt_pool3d_desc *d, const float *gy, float *gx);
 
     /* batch norm over x (n, c, s): s is the product of spatial dims.
      * train: writes mean/invstd (c) and updates running stats if non-NULL */

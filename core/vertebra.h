@@ -189,6 +189,39 @@ vt_tensor *vt_max_pool2d(vt_tensor *x, const vt_pool2d_params *p);
 vt_tensor *vt_avg_pool2d(vt_tensor *x, const vt_pool2d_params *p);
 vt_tensor *vt_global_avg_pool(vt_tensor *x); /* (N,C,...) -> (N,C) */
 
+/* 3D convolution, transposed convolution and 3D pooling, NCDHW (PyTorch semantics) */
+typedef struct vt_conv3d_params {
+    int stride[3], pad[3], dilation[3]; /* (d, h, w) */
+    int groups;
+} vt_conv3d_params;
+/* x (N, C_in, D, H, W), w (C_out, C_in/groups, kd, kh, kw), b (C_out) or NULL;
+ * p == NULL: stride 1, pad 0, dilation 1, groups 1 */
+vt_tensor *vt_conv3d(vt_tensor *x, vt_tensor *w, vt_tensor *b, const vt_conv3d_params *p);
+
+/* Transposed convs: w (C_in, C_out/groups, k...), b (C_out) or NULL; output size per axis
+ * (in - 1) stride - 2 pad + dilation (k - 1) + output_padding + 1, output_padding smaller
+ * than stride or dilation. p == NULL: stride 1, pad 0, output_padding 0, dilation 1, groups 1 */
+typedef struct vt_conv_transpose2d_params {
+    int stride[2], pad[2], output_padding[2], dilation[2]; /* (h, w) */
+    int groups;
+} vt_conv_transpose2d_params;
+vt_tensor *vt_conv_transpose2d(vt_tensor *x, vt_tensor *w, vt_tensor *b,
+                               const vt_conv_transpose2d_params *p);
+typedef struct vt_conv_transpose3d_params {
+    int stride[3], pad[3], output_padding[3], dilation[3]; /* (d, h, w) */
+    int groups;
+} vt_conv_transpose3d_params;
+vt_tensor *vt_conv_transpose3d(vt_tensor *x, vt_tensor *w, vt_tensor *b,
+                               const vt_conv_transpose3d_params *p);
+
+typedef struct vt_pool3d_params {
+    int kernel[3], stride[3], pad[3]; /* (d, h, w); stride 0 means stride = kernel */
+    int ceil_mode;
+    int count_include_pad; /* avg pool only; PyTorch default 1 */
+} vt_pool3d_params;
+vt_tensor *vt_max_pool3d(vt_tensor *x, const vt_pool3d_params *p);
+vt_tensor *vt_avg_pool3d(vt_tensor *x, const vt_pool3d_params *p);
+
 /* Batch norm over (N,C), (N,C,L), (N,C,H,W) or (N,C,D,H,W). weight/bias (C) may be NULL.
  * training: normalise with batch statistics and update running_mean/var (heap tensors,
  * may be NULL) with momentum, unbiased variance, as PyTorch. eval: use running stats. */

@@ -53,6 +53,19 @@ void vt_cpu_max_pool2d_forward(const vt_pool2d_desc *d, const float *x, float *y
 void vt_cpu_max_pool2d_backward(const vt_pool2d_desc *d, const float *gy, const int32_t *argmax, float *gx);
 void vt_cpu_avg_pool2d_forward(const vt_pool2d_desc *d, const float *x, float *y);
 void vt_cpu_avg_pool2d_backward(const vt_pool2d_desc *d, const float *gy, float *gx);
+/* conv3d.c */
+size_t vt_cpu_conv3d_workspace(const vt_conv3d_desc *d);
+void vt_cpu_conv3d_forward(const vt_conv3d_desc *d, const float *x, const float *w,
+                           const float *b, float *y, void *work);
+void vt_cpu_conv3d_backward_data(const vt_conv3d_desc *d, const float *gy, const float *w,
+                                 float *gx, void *work);
+void vt_cpu_conv3d_backward_filter(const vt_conv3d_desc *d, const float *x, const float *gy,
+                                   float *gw, float *gb, void *work);
+/* pool3d.c */
+void vt_cpu_max_pool3d_forward(const vt_pool3d_desc *d, const float *x, float *y, int32_t *argmax);
+void vt_cpu_max_pool3d_backward(const vt_pool3d_desc *d, const float *gy, const int32_t *argmax, float *gx);
+void vt_cpu_avg_pool3d_forward(const vt_pool3d_desc *d, const float *x, float *y);
+void vt_cpu_avg_pool3d_backward(const vt_pool3d_desc *d, const float *gy, float *gx);
 /* batch_norm.c */
 void vt_cpu_batch_norm_train(int64_t n, int64_t c, int64_t s, const float *x, const float *w,
                              const float *b, float *y, float *mean, float *invstd,
