@@ -50,6 +50,17 @@ typedef struct vt_pool3d_desc {
     int count_include_pad;
 } vt_pool3d_desc;
 
+/* Geometry of an upsampling or adaptive pooling of x (planes, in) -> y (planes, out):
+ * planes = N * C, sizes are (D, H, W) with D = 1 for 4-D tensors. ratio: the source index
+ * step per dim, resolved by the front-end with PyTorch's rules (align_corners, scale factor). */
+typedef struct vt_resample_desc {
+    int64_t planes;
+    int64_t in[3], out[3];
+    float ratio[3];       /* upsample only */
+    int linear;           /* upsample: 0 nearest (legacy floor), 1 (bi/tri)linear */
+    int align_corners;    /* upsample, linear only */
+} vt_resample_desc;
+
 typedef struct vt_backend {
     const char *name;
     /* memory */
@@ -137,6 +148,28 @@ typedef struct vt_backend {
     void (*batch_norm_backward)(int64_t n, int64_t c, int64_t s, const float *x,
                                 const float *gy, const float *w, const float *mean,
                                 const float *invstd, float *gx, float *gw, float *gb);
+
+    /* group norm over x (n, c, s) in g groups of c/g channels (instance norm: g == c):
+     * statistics per (n, group) over (c/g)*s values, biased variance; writes mean and
+     * invstd (n*g each). w / b (c) may be NULL. */
+    void (*group_norm_forward)(int64_t n, int64_t c, int64_t s, int64_t g, const float *x,
+                               const float *w, const float *b, float eps, float *y,
+                               float *mean, float *invstd);
+    /* gx, gw, gb accumulate (each may be NULL) */
+    void (*group_norm_backward)(int64_t n, int64_t c, int64_t s, int64_t g, const float *x,
+                                const float *gy, const float *w, const float *mean,
+                                const float *invstd, float *gx, float *gw, float *gb);
+    /* nearest / (bi/tri)linear upsampling, gx accumulates */
+    void (*upsample_forward)(const vt_resample_desc *d, const float *x, float *y);
+    void (*upsample_backward)(const vt_resample_desc *d, const float *gy, float *gx);
+    /* adaptive pooling, windows [floor(i*in/out), ceil((i+1)*in/out)) per dim; max pool
+     * stores the flat index within the input plane of each max; gx accumulates */
+    void (*adaptive_avg_pool_forward)(const vt_resample_desc *d, const float *x, float *y);
+    void (*adaptive_avg_pool_backward)(const vt_resample_desc *d, const float *gy, float *gx);
+    void (*adaptive_max_pool_forward)(const vt_resample_desc *d, const float *x, float *y,
+                                      int64_t *argmax);
+    void (*adaptive_max_pool_backward)(const vt_resample_desc *d, const float *gy,
+                                       const int64_t *argmax, float *gx);
 
     /* y[n, s] = -w[t] * x[n, t, s] for x (n, c, s), t = targets[n, s] */
     void (*nll_forward)(int64_t n, int64_t c, int64_t s, const float *x,

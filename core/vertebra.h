@@ -228,6 +228,33 @@ vt_tensor *vt_avg_pool3d(vt_tensor *x, const vt_pool3d_params *p);
 vt_tensor *vt_batch_norm(vt_tensor *x, vt_tensor *weight, vt_tensor *bias,
                          vt_tensor *running_mean, vt_tensor *running_var,
                          int training, float momentum, float eps);
+/* ---- group / instance norm, upsampling, adaptive pooling (PyTorch semantics, docs/core.md) */
+/* F.group_norm: x (N, C, ...) with 2-5 dims, C % num_groups == 0; statistics per sample and
+ * group of C/num_groups channels (biased variance). weight/bias (C) or NULL. */
+vt_tensor *vt_group_norm(vt_tensor *x, int num_groups, vt_tensor *weight, vt_tensor *bias,
+                         float eps);
+/* F.instance_norm without running statistics (InstanceNorm2d/3d with the default
+ * track_running_stats=False; affine=True passes weight/bias (C), else NULL):
+ * x (N, C, L), (N, C, H, W) or (N, C, D, H, W), statistics per (sample, channel). */
+vt_tensor *vt_instance_norm(vt_tensor *x, vt_tensor *weight, vt_tensor *bias, float eps);
+
+typedef enum { VT_UPSAMPLE_NEAREST = 0, VT_UPSAMPLE_LINEAR = 1 } vt_upsample_mode;
+/* F.interpolate for x (N, C, H, W) or (N, C, D, H, W): mode 'nearest' or 'bilinear' /
+ * 'trilinear' (VT_UPSAMPLE_LINEAR). Output by size (scale[0] == 0: size[] holds (H, W) or
+ * (D, H, W)) or by scale factor (scale[] > 0 per spatial dim: out = floor(in * scale), source
+ * index ratio 1/scale, i.e. recompute_scale_factor unset). align_corners: linear only. */
+typedef struct vt_upsample_params {
+    vt_upsample_mode mode;
+    int align_corners;
+    int64_t size[3];
+    double scale[3];
+} vt_upsample_params;
+vt_tensor *vt_upsample(vt_tensor *x, const vt_upsample_params *p);
+/* F.adaptive_{avg,max}_pool{2,3}d: x (N, C, H, W) with out_sizes (oH, oW) or
+ * (N, C, D, H, W) with (oD, oH, oW); output i pools [floor(i in/out), ceil((i+1) in/out)). */
+vt_tensor *vt_adaptive_avg_pool(vt_tensor *x, const int64_t *out_sizes);
+vt_tensor *vt_adaptive_max_pool(vt_tensor *x, const int64_t *out_sizes);
+
 /* inverted dropout with the global RNG stream; identity when !training or p == 0 */
 vt_tensor *vt_dropout(vt_tensor *x, float p, int training);
 /* gather along axis 1: out[n, ...] = -w[t] * x[n, t, ...]; (N,C,...) -> (N,...).

@@ -5,6 +5,7 @@
 #define VT_LAYERS_H
 
 #include "vertebra.h"
+#include "norm_layers.h" /* instance norm, group norm */
 
 /* y = x W^T + b;  x (N, in) -> (N, out). Init as torch.nn.Linear:
  * W, b ~ U(-1/sqrt(in), 1/sqrt(in)). */

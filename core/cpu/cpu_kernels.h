@@ -76,6 +76,23 @@ void vt_cpu_batch_norm_eval(int64_t n, int64_t c, int64_t s, const float *x, con
 void vt_cpu_batch_norm_backward(int64_t n, int64_t c, int64_t s, const float *x, const float *gy,
                                 const float *w, const float *mean, const float *invstd,
                                 float *gx, float *gw, float *gb);
+/* group_norm.c (also instance norm) */
+void vt_cpu_group_norm_forward(int64_t n, int64_t c, int64_t s, int64_t g, const float *x,
+                               const float *w, const float *b, float eps, float *y,
+                               float *mean, float *invstd);
+void vt_cpu_group_norm_backward(int64_t n, int64_t c, int64_t s, int64_t g, const float *x,
+                                const float *gy, const float *w, const float *mean,
+                                const float *invstd, float *gx, float *gw, float *gb);
+/* upsample.c */
+void vt_cpu_upsample_forward(const vt_resample_desc *d, const float *x, float *y);
+void vt_cpu_upsample_backward(const vt_resample_desc *d, const float *gy, float *gx);
+/* adaptive_pool.c */
+void vt_cpu_adaptive_avg_pool_forward(const vt_resample_desc *d, const float *x, float *y);
+void vt_cpu_adaptive_avg_pool_backward(const vt_resample_desc *d, const float *gy, float *gx);
+void vt_cpu_adaptive_max_pool_forward(const vt_resample_desc *d, const float *x, float *y,
+                                      int64_t *argmax);
+void vt_cpu_adaptive_max_pool_backward(const vt_resample_desc *d, const float *gy,
+                                       const int64_t *argmax, float *gx);
 /* nll.c */
 void vt_cpu_nll_forward(int64_t n, int64_t c, int64_t s, const float *x, const float *targets,
                         const float *w, int ignore_index, float *y);
