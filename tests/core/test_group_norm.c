@@ -88,6 +88,34 @@ START_TEST(statistics_of_the_output) {
 }
 END_TEST
 
+/* above the OpenMP threshold: 1 and 2 threads give the same bits (each (sample, group) and
+ * each channel is summed by one thread) */
+START_TEST(results_do_not_depend_on_thread_count) {
+    vt_tensor *x = vt_test_rand(VT_DIMS(2, 8, 48, 48), -1, 2, 11);
+    vt_tensor *w = vt_test_rand(VT_DIMS(8), 0.5f, 1.5f, 12), *b = vt_test_rand(VT_DIMS(8), -1, 1, 13);
+    vt_tensor *g = vt_test_rand(VT_DIMS(2, 8, 48, 48), -1, 1, 14);
+    vt_tensor *in[3] = {x, w, b}, *ref[4] = {NULL};
+    int prev = vt_get_num_threads();
+    for (int threads = 1; threads <= 2; threads++) {
+        vt_set_num_threads(threads);
+        for (int i = 0; i < 3; i++) vt_tensor_zero_grad(in[i]);
+        vt_tensor *y = vt_group_norm(x, 4, w, b, 1e-5f);
+        ck_assert_msg(y != NULL, "%s", vt_last_error());
+        ck_assert_int_eq(vt_backward_with(y, g), VT_OK);
+        const vt_tensor *got[4] = {y, x->grad, w->grad, b->grad};
+        for (int i = 0; i < 4; i++) {
+            if (threads == 1) ref[i] = vt_tensor_clone(got[i]);
+            else vt_expect_close(got[i]->data, ref[i]->data, ref[i]->numel, 0, 0, "2 threads vs 1");
+        }
+        vt_arena_reset(NULL);
+    }
+    vt_set_num_threads(prev);
+    for (int i = 0; i < 4; i++) vt_tensor_free(ref[i]);
+    for (int i = 0; i < 3; i++) vt_tensor_free(in[i]);
+    vt_tensor_free(g);
+}
+END_TEST
+
 static void expect_error(vt_tensor *y, const char *needle) {
     ck_assert_msg(y == NULL, "expected an error containing '%s'", needle);
     ck_assert_msg(strstr(vt_last_error(), needle) != NULL, "message '%s' lacks '%s'",
@@ -124,6 +152,7 @@ static Suite *suite(void) {
     tcase_add_loop_test(tc, gradient_matches_finite_differences, 0, N_CASES);
     tcase_add_test(tc, instance_norm_is_group_norm_per_channel);
     tcase_add_test(tc, statistics_of_the_output);
+    tcase_add_test(tc, results_do_not_depend_on_thread_count);
     tcase_add_test(tc, bad_arguments_are_errors);
     suite_add_tcase(s, tc);
     return s;
