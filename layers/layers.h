@@ -5,6 +5,7 @@
 #define VT_LAYERS_H
 
 #include "vertebra.h"
+#include "conv_layers.h" /* conv3d, conv_transpose2d/3d */
 #include "norm_layers.h" /* instance norm, group norm */
 
 /* y = x W^T + b;  x (N, in) -> (N, out). Init as torch.nn.Linear:
