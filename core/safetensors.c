@@ -307,14 +307,16 @@ static vt_status parse_header(vt_safetensors *st, const char *h, size_t n) {
 
 /* ---- validation ------------------------------------------------------------------------- */
 
-static const vt_safetensors *sort_ctx; /* qsort has no context argument in C11 */
+/* sort keys carrying their entry index (no global context: open may run on many threads) */
+typedef struct name_key { const char *name; int idx; } name_key;
+typedef struct offset_key { uint64_t begin, end; int idx; } offset_key;
 
 static int by_name_cmp(const void *a, const void *b) {
-    return strcmp(sort_ctx->e[*(const int *)a].name, sort_ctx->e[*(const int *)b].name);
+    return strcmp(((const name_key *)a)->name, ((const name_key *)b)->name);
 }
 
 static int by_offset_cmp(const void *a, const void *b) {
-    const st_entry *x = &sort_ctx->e[*(const int *)a], *y = &sort_ctx->e[*(const int *)b];
+    const offset_key *x = a, *y = b;
     return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
 }
 
@@ -331,13 +333,19 @@ static vt_status validate(vt_safetensors *st) {
                             st->path, e->name, (long long)e->numel, DTYPES[e->dtype].name, (unsigned long long)want,
                             (unsigned long long)e->begin, (unsigned long long)e->end, (unsigned long long)(e->end - e->begin));
     }
-    int *order = malloc(sizeof *order * (size_t)(st->n ? st->n : 1));
-    st->by_name = malloc(sizeof *st->by_name * (size_t)(st->n ? st->n : 1));
-    if (!order || !st->by_name) { free(order); return vt_error("%s: out of memory", st->path); }
-    for (int i = 0; i < st->n; i++) order[i] = st->by_name[i] = i;
-    sort_ctx = st;
-    qsort(st->by_name, (size_t)st->n, sizeof *order, by_name_cmp);
+    size_t n = (size_t)(st->n ? st->n : 1);
+    name_key *names = malloc(sizeof *names * n);
+    offset_key *order = malloc(sizeof *order * n);
+    st->by_name = malloc(sizeof *st->by_name * n);
+    if (!names || !order || !st->by_name) { free(names); free(order); return vt_error("%s: out of memory", st->path); }
+    for (int i = 0; i < st->n; i++) {
+        names[i] = (name_key){st->e[i].name, i};
+        order[i] = (offset_key){st->e[i].begin, st->e[i].end, i};
+    }
+    qsort(names, (size_t)st->n, sizeof *names, by_name_cmp);
     qsort(order, (size_t)st->n, sizeof *order, by_offset_cmp);
+    for (int i = 0; i < st->n; i++) st->by_name[i] = names[i].idx;
+    free(names);
     vt_status r = VT_OK;
     for (int i = 1; i < st->n && r == VT_OK; i++)
         if (strcmp(st->e[st->by_name[i]].name, st->e[st->by_name[i - 1]].name) == 0)
@@ -347,13 +355,13 @@ static vt_status validate(vt_safetensors *st) {
     uint64_t prev_end = 0;
     int prev = -1;
     for (int k = 0; k < st->n && r == VT_OK; k++) {
-        const st_entry *e = &st->e[order[k]];
+        const st_entry *e = &st->e[order[k].idx];
         if (e->begin == e->end) continue;
         if (prev >= 0 && e->begin < prev_end)
             r = vt_error("%s: tensors '%s' and '%s' overlap (data_offsets [%llu, %llu] and [%llu, %llu])", st->path,
                          st->e[prev].name, e->name, (unsigned long long)st->e[prev].begin, (unsigned long long)prev_end,
                          (unsigned long long)e->begin, (unsigned long long)e->end);
-        prev = order[k];
+        prev = order[k].idx;
         prev_end = e->end;
     }
     free(order);

@@ -51,9 +51,9 @@ static void sb_json_string(sbuf *b, const char *s) {
 
 /* ---- writing ---------------------------------------------------------------------------- */
 
-static const vt_params *sort_params; /* qsort has no context argument in C11 */
+typedef struct name_key { const char *name; int idx; } name_key;
 static int name_cmp(const void *a, const void *b) {
-    return strcmp(vt_params_name(sort_params, *(const int *)a), vt_params_name(sort_params, *(const int *)b));
+    return strcmp(((const name_key *)a)->name, ((const name_key *)b)->name);
 }
 
 vt_status vt_params_save_safetensors(const vt_params *p, const char *path, const char *metadata_json) {
@@ -63,15 +63,14 @@ vt_status vt_params_save_safetensors(const vt_params *p, const char *path, const
         return vt_error("%s: metadata_json must be a JSON object of string -> string (%s)", path, msg);
     }
     int n = vt_params_count(p);
-    int *order = malloc(sizeof *order * (size_t)(n + 1));
+    name_key *order = malloc(sizeof *order * (size_t)(n + 1));
     const void **bufs = calloc((size_t)n + 2, sizeof *bufs);
     size_t *lens = calloc((size_t)n + 2, sizeof *lens);
     float **copies = calloc((size_t)n + 1, sizeof *copies); /* host copies of device tensors */
     sbuf h = {0};
     vt_status st = VT_OK;
     if (!order || !bufs || !lens || !copies) { st = vt_error("%s: out of memory", path); goto done; }
-    for (int i = 0; i < n; i++) order[i] = i;
-    sort_params = p;
+    for (int i = 0; i < n; i++) order[i] = (name_key){vt_params_name(p, i), i};
     qsort(order, (size_t)n, sizeof *order, name_cmp);
     sb_put(&h, "{", 1);
     if (metadata_json) {
@@ -81,8 +80,8 @@ vt_status vt_params_save_safetensors(const vt_params *p, const char *path, const
     }
     uint64_t off = 0;
     for (int k = 0; k < n; k++) {
-        const char *name = vt_params_name(p, order[k]);
-        const vt_tensor *t = vt_params_tensor(p, order[k]);
+        const char *name = vt_params_name(p, order[k].idx);
+        const vt_tensor *t = vt_params_tensor(p, order[k].idx);
         if (strcmp(name, "__metadata__") == 0) { st = vt_error("%s: a tensor may not be named __metadata__", path); goto done; }
         sb_json_string(&h, name);
         sb_printf(&h, ":{\"dtype\":\"F32\",\"shape\":[");
