@@ -135,17 +135,18 @@ typedef struct vt_backend {
     void (*avg_pool3d_forward)(const vt_pool3d_desc *d, const float *x, float *y);
     void (*avg_pool3d_backward)(const vt_pool3d_desc *d, const float *gy, float *gx);
 
-    /* batch norm over x (n, c, s): s is the product of spatial dims.
+    /* batch norm over x (n, c, s): s is the product of spatial dims. x and gx are the first
+     * c channels of a buffer (n, xc, s), xc >= c (xc == c: contiguous); y and gy are (n, c, s).
      * train: writes mean/invstd (c) and updates running stats if non-NULL */
-    void (*batch_norm_train)(int64_t n, int64_t c, int64_t s, const float *x,
+    void (*batch_norm_train)(int64_t n, int64_t c, int64_t xc, int64_t s, const float *x,
                              const float *w, const float *b, float *y, float *mean,
                              float *invstd, float *running_mean, float *running_var,
                              float momentum, float eps);
-    void (*batch_norm_eval)(int64_t n, int64_t c, int64_t s, const float *x,
+    void (*batch_norm_eval)(int64_t n, int64_t c, int64_t xc, int64_t s, const float *x,
                             const float *w, const float *b, const float *running_mean,
                             const float *running_var, float eps, float *y);
     /* gx, gw, gb accumulate (each may be NULL) */
-    void (*batch_norm_backward)(int64_t n, int64_t c, int64_t s, const float *x,
+    void (*batch_norm_backward)(int64_t n, int64_t c, int64_t xc, int64_t s, const float *x,
                                 const float *gy, const float *w, const float *mean,
                                 const float *invstd, float *gx, float *gw, float *gb);
 

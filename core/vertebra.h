@@ -228,6 +228,21 @@ vt_tensor *vt_avg_pool3d(vt_tensor *x, const vt_pool3d_params *p);
 vt_tensor *vt_batch_norm(vt_tensor *x, vt_tensor *weight, vt_tensor *bias,
                          vt_tensor *running_mean, vt_tensor *running_var,
                          int training, float momentum, float eps);
+/* Batch norm of the first `channels` channels of x (N, C, ...) -> (N, channels, ...), read in
+ * place (no slice copy); otherwise as vt_batch_norm (which is this with channels == C). */
+vt_tensor *vt_batch_norm_prefix(vt_tensor *x, int64_t channels, vt_tensor *weight,
+                                vt_tensor *bias, vt_tensor *running_mean,
+                                vt_tensor *running_var, int training, float momentum, float eps);
+/* Feature buffer of a dense block, so that concatenating every layer's output is linear,
+ * not quadratic, in copies: vt_feature_buffer_new copies x (N, C0, ...) into channels
+ * [0, C0) of a new (N, total_channels, ...) tensor (the rest zero); vt_feature_buffer_append
+ * writes feat (N, Cf, ...) into channels [offset, offset + Cf) IN PLACE and returns a new
+ * tensor sharing the same memory (the buffer "after" the write) for autograd to follow.
+ * Readers of a version may only read channels already written (vt_batch_norm_prefix), and
+ * channels [offset, offset + Cf) must not have been read through an earlier version. The
+ * gradient of an intermediate version is shared with the versions before it. */
+vt_tensor *vt_feature_buffer_new(vt_tensor *x, int64_t total_channels);
+vt_tensor *vt_feature_buffer_append(vt_tensor *buffer, vt_tensor *feat, int64_t offset);
 /* ---- group / instance norm, upsampling, adaptive pooling (PyTorch semantics, docs/core.md) */
 /* F.group_norm: x (N, C, ...) with 2-5 dims, C % num_groups == 0; statistics per sample and
  * group of C/num_groups channels (biased variance). weight/bias (C) or NULL. */

@@ -67,13 +67,13 @@ void vt_cpu_max_pool3d_backward(const vt_pool3d_desc *d, const float *gy, const 
 void vt_cpu_avg_pool3d_forward(const vt_pool3d_desc *d, const float *x, float *y);
 void vt_cpu_avg_pool3d_backward(const vt_pool3d_desc *d, const float *gy, float *gx);
 /* batch_norm.c */
-void vt_cpu_batch_norm_train(int64_t n, int64_t c, int64_t s, const float *x, const float *w,
+void vt_cpu_batch_norm_train(int64_t n, int64_t c, int64_t xc, int64_t s, const float *x, const float *w,
                              const float *b, float *y, float *mean, float *invstd,
                              float *running_mean, float *running_var, float momentum, float eps);
-void vt_cpu_batch_norm_eval(int64_t n, int64_t c, int64_t s, const float *x, const float *w,
+void vt_cpu_batch_norm_eval(int64_t n, int64_t c, int64_t xc, int64_t s, const float *x, const float *w,
                             const float *b, const float *running_mean, const float *running_var,
                             float eps, float *y);
-void vt_cpu_batch_norm_backward(int64_t n, int64_t c, int64_t s, const float *x, const float *gy,
+void vt_cpu_batch_norm_backward(int64_t n, int64_t c, int64_t xc, int64_t s, const float *x, const float *gy,
                                 const float *w, const float *mean, const float *invstd,
                                 float *gx, float *gw, float *gb);
 /* group_norm.c (also instance norm) */
