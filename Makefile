@@ -71,9 +71,10 @@ deps:
 	 echo "vertebra: openmpi $(if $(HAVE_MPI),yes,no (multi-process training disabled))"; \
 	 echo "vertebra: cuda $(if $(filter 1,$(CUDA)),building with $(NVCC),$(if $(NVCC),available: make CUDA=1,no))"
 
-$(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/cpu/*.h layers/*.h optim/*.h losses/*.h data/*.h metrics/*.h train/*.h tests/util/*.h)
+# -MMD: each object depends on exactly the headers it includes (build/**/*.d)
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ilayers -Ioptim -Ilosses -Idata -Imetrics -Itrain -Itests/util -c $< -o $@
+	$(CC) $(CFLAGS) -MMD -MP -Ilayers -Ioptim -Ilosses -Idata -Imetrics -Itrain -Itests/util -c $< -o $@
 
 $(BUILD)/obj/%.o: %.cu
 	@mkdir -p $(dir $@)
@@ -88,7 +89,7 @@ $(BUILD)/vertebra: $(CLI_OBJ) $(BUILD)/libvertebra.a
 
 $(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(BUILD)/libvertebra.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ilayers -Ioptim -Ilosses -Idata -Imetrics -Itrain -Itests/util $(LDFLAGS) $< $(TEST_UTIL_OBJ) $(BUILD)/libvertebra.a $(TEST_LIBS) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -MMD -MP -Ilayers -Ioptim -Ilosses -Idata -Imetrics -Itrain -Itests/util $(LDFLAGS) $< $(TEST_UTIL_OBJ) $(BUILD)/libvertebra.a $(TEST_LIBS) $(LDLIBS) -o $@
 
 # Runs every suite even if one fails; the summary names the failing ones.
 test: all $(TEST_BIN)
@@ -107,3 +108,4 @@ fixtures:
 clean:
 	rm -rf build
 .SECONDARY:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
