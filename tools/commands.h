@@ -5,6 +5,7 @@
 int vt_cmd_fmnist(int argc, char **argv);
 int vt_cmd_phantom(int argc, char **argv);
 int vt_cmd_bench(int argc, char **argv);
+int vt_cmd_phantom_export(int argc, char **argv);
 int vt_cmd_forward(int argc, char **argv);
 
 #endif

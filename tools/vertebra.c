@@ -11,6 +11,7 @@ static const struct {
     {"phantom", vt_cmd_phantom, "train a bone-quality classifier on synthetic vertebra CT slices"},
     {"bench", vt_cmd_bench, "time a training step and inference side by side with PyTorch"},
     {"fmnist", vt_cmd_fmnist, "train the small CNN on Fashion-MNIST and report test accuracy"},
+    {"phantom-export", vt_cmd_phantom_export, "write synthetic phantoms (xray, spect, cord, bone) as PNG / NIfTI + CSV"},
     {"forward", vt_cmd_forward, "run a model on an .npy input with safetensors weights (PyTorch parity)"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

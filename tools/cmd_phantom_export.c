@@ -1,0 +1,116 @@
+/* cmd_phantom_export.c: `vertebra phantom-export`: writes the synthetic phantoms to files
+ * (PNG / NIfTI + CSV) so that users can look at them and feed them to other tools. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "args.h"
+#include "commands.h"
+#include "phantom_xray.h"
+#include "png_io.h"
+
+typedef struct options {
+    const char *kind, *out;
+    int64_t n, seed;
+    int size;
+    float abnormal, contrast, noise;
+} options;
+
+/* mkdir -p */
+static int make_dir(const char *path) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') { *s = 0; mkdir(p, 0777); *s = '/'; }
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "vertebra phantom-export: %s: cannot create: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int fail(void) {
+    fprintf(stderr, "vertebra phantom-export: %s\n", vt_last_error());
+    return 1;
+}
+
+/* one (H, W) plane of a float buffer as an 8-bit PNG, values mapped from [lo, hi] */
+static int write_plane(const char *path, const float *src, int h, int w, float lo, float hi) {
+    vt_tensor *t = vt_tensor_new(VT_DIMS(1, h, w));
+    if (!t) return -1;
+    for (int64_t p = 0; p < (int64_t)h * w; p++) t->data[p] = (src[p] - lo) / (hi - lo);
+    int rc = vt_png_write(path, t, 1);
+    vt_tensor_free(t);
+    return rc;
+}
+
+static FILE *open_csv(const char *dir, const char *name, const char *header) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    if (!f) { vt_error("%s: cannot create: %s", p, strerror(errno)); return NULL; }
+    fprintf(f, "%s\n", header);
+    return f;
+}
+
+/* images/<id>.png, labels.csv (image_id,label) and annotations.csv in the VinDr-SpineXR
+ * layout (image_id,rad_id,lesion_type,xmin,ymin,xmax,ymax; "No finding" rows without
+ * coordinates for normal images) */
+static int export_xray(const options *o) {
+    vt_phantom_xray_config c;
+    vt_phantom_xray_config_default(&c);
+    if (o->size) c.size = o->size;
+    if (o->abnormal >= 0) c.abnormal_fraction = o->abnormal;
+    if (o->contrast > 0) c.contrast = o->contrast;
+    if (o->noise >= 0) c.noise = o->noise;
+    vt_phantom_xray p;
+    if (vt_phantom_xray_make(&c, o->n, (uint64_t)o->seed, &p) != VT_OK) return fail();
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/images", o->out);
+    int rc = make_dir(dir);
+    FILE *lab = rc ? NULL : open_csv(o->out, "labels.csv", "image_id,label");
+    FILE *ann = lab ? open_csv(o->out, "annotations.csv", "image_id,rad_id,lesion_type,xmin,ymin,xmax,ymax") : NULL;
+    if (!ann) rc = -1;
+    int64_t b = 0;
+    for (int64_t i = 0; i < p.n && !rc; i++) {
+        snprintf(path, sizeof path, "%s/xray_%06lld.png", dir, (long long)i);
+        if (write_plane(path, p.images->data + i * c.size * c.size, c.size, c.size, 0, 1)) { rc = -1; break; }
+        fprintf(lab, "xray_%06lld,%d\n", (long long)i, (int)p.labels->data[i]);
+        if (b >= p.n_boxes || p.boxes[b].image != i) fprintf(ann, "xray_%06lld,phantom,No finding,,,,\n", (long long)i);
+        for (; b < p.n_boxes && p.boxes[b].image == i; b++)
+            fprintf(ann, "xray_%06lld,phantom,%s,%g,%g,%g,%g\n", (long long)i, vt_xray_class_names[p.boxes[b].cls],
+                    p.boxes[b].x1, p.boxes[b].y1, p.boxes[b].x2, p.boxes[b].y2);
+    }
+    if (lab && fclose(lab)) rc = -1;
+    if (ann && fclose(ann)) rc = -1;
+    if (!rc) printf("phantom-export: %lld radiographs (%lld boxes) in %s/images, labels.csv, annotations.csv\n",
+                    (long long)p.n, (long long)p.n_boxes, o->out);
+    vt_phantom_xray_free(&p);
+    return rc ? fail() : 0;
+}
+
+int vt_cmd_phantom_export(int argc, char **argv) {
+    options o = {.kind = NULL, .out = NULL, .n = 8, .abnormal = -1, .contrast = -1, .noise = -1};
+    const vt_arg spec[] = {
+        {"--kind", VT_ARG_STR, &o.kind, "xray | spect | cord | bone (required)", 1, 0},
+        {"--out", VT_ARG_STR, &o.out, "output folder (created)", 1, 0},
+        {"--n", VT_ARG_INT64, &o.n, "images (cord: subjects; bone: images per domain), default 8", 1, 100000},
+        {"--seed", VT_ARG_INT64, &o.seed, "seed (default 0)", 0, 9.2e18},
+        {"--size", VT_ARG_INT, &o.size, "image size (xray 128, bone 64 by default; 0 = default)", 0, 1024},
+        {"--abnormal", VT_ARG_FLOAT, &o.abnormal, "fraction of abnormal / positive images (xray, spect; default 0.5)", 0, 1},
+        {"--contrast", VT_ARG_FLOAT, &o.contrast, "lesion / hot-spot visibility multiplier (xray, spect; default 1)", 0.1, 3},
+        {"--noise", VT_ARG_FLOAT, &o.noise, "noise std (xray; default 0.03)", 0, 0.5},
+    };
+    const char *summary = "write synthetic phantoms (PNG / NIfTI + CSV) to look at or reuse";
+    int rc = vt_args_parse("phantom-export", summary, argc, argv, 2, spec, (int)(sizeof spec / sizeof spec[0]));
+    if (rc) return rc == 1 ? 0 : rc;
+    if (!o.kind || !o.out) {
+        fprintf(stderr, "vertebra phantom-export: --kind and --out are required\n");
+        vt_args_usage("phantom-export", summary, spec, (int)(sizeof spec / sizeof spec[0]));
+        return 2;
+    }
+    if (make_dir(o.out)) return 1;
+    if (!strcmp(o.kind, "xray")) return export_xray(&o);
+    fprintf(stderr, "vertebra phantom-export: --kind '%s' is not xray, spect, cord or bone\n", o.kind);
+    return 2;
+}
