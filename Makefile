@@ -97,9 +97,10 @@ test: all $(TEST_BIN)
 	   echo "== $$t"; VT_FIXTURES=tests/fixtures VT_BIN=$(BUILD)/vertebra $$t || fail="$$fail $$t"; done; \
 	 if [ -n "$$fail" ]; then echo "FAILED:$$fail"; exit 1; else echo "all $(words $(TEST_BIN)) suites passed"; fi
 
-# Benchmarks (not tests): vertebra vs the PyTorch peer on the same machine, same threads.
+# Benchmarks (not tests): vertebra vs the PyTorch peer on the same machine, same threads,
+# every model of torch_bench.py (many minutes on 2 cores). BENCH_ARGS: e.g. --threads 1.
 bench: all
-	mkdir -p $(BUILD)/bench && $(BUILD)/vertebra bench --json $(BUILD)/bench/smallcnn.json
+	mkdir -p $(BUILD)/bench && $(BUILD)/vertebra bench --model all --json $(BUILD)/bench/bench.json $(BENCH_ARGS)
 
 # Regenerates the PyTorch reference fixtures (needs Debian's python3-torch).
 fixtures:

@@ -205,5 +205,8 @@ typedef struct vt_backend {
 
 const vt_backend *vt_backend_get(vt_device dev);
 const vt_backend *vt_backend_cpu(void);
+/* Bench instrumentation only: vt_backend_get(VT_DEV_CPU) returns b instead of the CPU table
+ * (b must be a copy of it with some kernels wrapped); NULL restores it. Not thread-safe. */
+void vt_backend_override_cpu(const vt_backend *b);
 
 #endif
