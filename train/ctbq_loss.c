@@ -1,0 +1,115 @@
+/* ctbq_loss.c: the multi-task loss of the CT bone-quality method with self-paced
+ * per-sample weights and optional Kendall uncertainty weighting (see ctbq.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctbq.h"
+#include "losses.h"
+
+void vt_ctbq_loss_config_default(vt_ctbq_loss_config *c) {
+    *c = (vt_ctbq_loss_config){.w_blastic = 1.f, .w_lytic = 1.f, .w_quality = 1.f, .w_postero = 1.f,
+                               .spl = VT_CTBQ_SPL_OFF, .spl_start = 0.5f, .spl_growth = 0.15f,
+                               .spl_mix = 0.5f};
+}
+
+vt_status vt_ctbq_spl_weights(const float *loss, int64_t n, vt_ctbq_spl kind, float lambda,
+                              float mix, float *w) {
+    if (kind != VT_CTBQ_SPL_OFF && !(lambda > 0.f)) return vt_error("spl weights: lambda %g must be > 0", (double)lambda);
+    if (kind == VT_CTBQ_SPL_MIXTURE && !(mix > 0.f && mix < 1.f))
+        return vt_error("spl weights: mixture ratio %g must be in (0, 1)", (double)mix);
+    float l2 = lambda * mix, zeta = lambda * l2 / (lambda - l2);
+    for (int64_t i = 0; i < n; i++) {
+        float l = loss[i];
+        switch (kind) {
+        case VT_CTBQ_SPL_HARD: w[i] = l < lambda ? 1.f : 0.f; break;
+        case VT_CTBQ_SPL_LINEAR: w[i] = l < lambda ? 1.f - l / lambda : 0.f; break;
+        case VT_CTBQ_SPL_MIXTURE: w[i] = l <= l2 ? 1.f : l >= lambda ? 0.f : zeta / l - zeta / lambda; break;
+        case VT_CTBQ_SPL_OFF: w[i] = 1.f; break;
+        default: return vt_error("spl weights: unknown scheme %d", (int)kind);
+        }
+    }
+    return VT_OK;
+}
+
+double vt_ctbq_spl_fraction(double start, double growth, int epoch) {
+    double f = start + growth * (epoch - 1);
+    return f < 1.0 ? f : 1.0;
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+float vt_ctbq_spl_lambda(const float *loss, int64_t n, double fraction) {
+    if (n < 1) return NAN;
+    float *s = malloc(sizeof(float) * (size_t)n);
+    if (!s) return NAN;
+    memcpy(s, loss, sizeof(float) * (size_t)n);
+    qsort(s, (size_t)n, sizeof(float), cmp_float);
+    int64_t k = (int64_t)ceil(fraction * (double)n - 1e-9);
+    k = k < 1 ? 1 : k > n ? n : k;
+    float kth = s[k - 1];
+    free(s);
+    /* just above: HARD's strict l < lambda then admits the k-th too */
+    return nextafterf(kth > 0.f ? kth : 0.f, INFINITY);
+}
+
+/* mean of w * l (N) where w are the SPL weights of l's values at this epoch's fraction */
+static vt_tensor *self_paced(vt_tensor *l, const vt_ctbq_loss_config *c, int epoch) {
+    double f = vt_ctbq_spl_fraction(c->spl_start, c->spl_growth, epoch);
+    if (c->spl == VT_CTBQ_SPL_OFF || f >= 1.0) return vt_mean(l, 0, NULL, 0);
+    int64_t n = l->numel;
+    vt_tensor *w = vt_tensor_empty(VT_DIMS(n));
+    if (!w) return NULL;
+    float lambda = vt_ctbq_spl_lambda(l->data, n, f);
+    if (vt_ctbq_spl_weights(l->data, n, c->spl, lambda, c->spl_mix, w->data) != VT_OK) return NULL;
+    return vt_mean(vt_mul(l, w), 0, NULL, 0); /* sum(w l) / N: dropped samples still count in N */
+}
+
+vt_tensor *vt_ctbq_loss(vt_ctbq_model *m, const vt_ctbq_output *o, vt_tensor *quality,
+                        vt_tensor *blastic, vt_tensor *lytic, vt_tensor *postero,
+                        const vt_ctbq_loss_config *c, int epoch, double parts[4]) {
+    if (parts) for (int t = 0; t < 4; t++) parts[t] = NAN;
+    if (!o->quality || !quality) { vt_error("ctbq loss: missing quality logits or targets"); return NULL; }
+    vt_ce_options ce = vt_ce_options_default();
+    ce.reduction = VT_REDUCE_PER_SAMPLE;
+    vt_tensor *lq = vt_cross_entropy(o->quality, quality, &ce); /* (N) */
+    if (!lq) return NULL;
+    if (parts) parts[2] = vt_tensor_item(vt_mean(lq, 0, NULL, 0));
+    if (m->cfg.kind == VT_CTBQ_BASELINE) return vt_mean(lq, 0, NULL, 0);
+    if (!blastic || !lytic || !postero) { vt_error("ctbq loss: the multi-task loss needs blastic, lytic and posterolateral targets"); return NULL; }
+    int64_t n = o->quality->shape[0];
+    vt_bce_options bo = vt_bce_options_default();
+    bo.reduction = VT_REDUCE_PER_SAMPLE;
+    vt_tensor *logit[4] = {o->blastic, o->lytic, NULL, o->posterolateral};
+    vt_tensor *target[4] = {blastic, lytic, NULL, postero};
+    vt_tensor *per[4] = {NULL, NULL, lq, NULL};
+    for (int t = 0; t < 4; t++) {
+        if (t == 2) continue;
+        if (target[t]->numel != n) {
+            vt_error("ctbq loss: %lld targets for a batch of %lld", (long long)target[t]->numel, (long long)n);
+            return NULL;
+        }
+        per[t] = vt_bce_with_logits(logit[t], vt_reshape(target[t], VT_DIMS(n, 1)), &bo);
+        if (!per[t]) return NULL;
+        if (parts) parts[t] = vt_tensor_item(vt_mean(per[t], 0, NULL, 0));
+    }
+    const float w[4] = {c->w_blastic, c->w_lytic, c->w_quality, c->w_postero};
+    vt_tensor *total = NULL;
+    for (int t = 0; t < 4; t++) {
+        vt_tensor *lt = self_paced(per[t], c, epoch), *term;
+        if (!lt) return NULL;
+        if (c->kendall) { /* exp(-s) L + 0.5 s, s = log sigma^2 (Kendall et al. 2018, classification) */
+            if (!m->log_vars) { vt_error("ctbq loss: Kendall weighting needs a model built with kendall = 1"); return NULL; }
+            vt_tensor *s = vt_slice(m->log_vars, 0, t, t + 1);
+            term = vt_add(vt_mul(vt_exp(vt_mul_scalar(s, -1.f)), lt), vt_mul_scalar(s, 0.5f));
+        } else {
+            if (w[t] == 0.f) continue;
+            term = vt_mul_scalar(lt, w[t]);
+        }
+        total = total ? vt_add(total, term) : term;
+    }
+    if (!total) vt_error("ctbq loss: every task weight is 0");
+    return total;
+}
