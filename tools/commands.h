@@ -7,5 +7,6 @@ int vt_cmd_phantom(int argc, char **argv);
 int vt_cmd_bench(int argc, char **argv);
 int vt_cmd_phantom_export(int argc, char **argv);
 int vt_cmd_forward(int argc, char **argv);
+int vt_cmd_ctbq(int argc, char **argv);
 
 #endif

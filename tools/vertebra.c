@@ -12,6 +12,7 @@ static const struct {
     {"bench", vt_cmd_bench, "time a training step and inference side by side with PyTorch"},
     {"fmnist", vt_cmd_fmnist, "train the small CNN on Fashion-MNIST and report test accuracy"},
     {"phantom-export", vt_cmd_phantom_export, "write synthetic phantoms (xray, spect, cord, bone) as PNG / NIfTI + CSV"},
+    {"ctbq", vt_cmd_ctbq, "CT bone quality (issue 5): baseline / multi-task / self-paced on the vertebra phantom"},
     {"forward", vt_cmd_forward, "run a model on an .npy input with safetensors weights (PyTorch parity)"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
