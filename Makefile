@@ -39,6 +39,11 @@ ifeq ($(HAVE_PNG),1)
 CFLAGS  += -DVT_HAVE_PNG $(shell pkg-config --cflags libpng)
 LDLIBS  += $(shell pkg-config --libs libpng)
 endif
+# OpenMPI: multi-process training (train/distributed.c); without it that API is single-process
+ifeq ($(HAVE_MPI),1)
+CFLAGS  += -DVT_HAVE_MPI $(shell mpicc --showme:compile)
+LDLIBS  += $(shell mpicc --showme:link)
+endif
 
 LIB_DIRS := core core/cpu layers optim losses data metrics train
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))

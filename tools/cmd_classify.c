@@ -11,6 +11,7 @@
 #include "classify.h"
 #include "commands.h"
 #include "data.h"
+#include "distributed.h"
 #include "layers.h"
 #include "phantom_ct.h"
 
@@ -55,6 +56,9 @@ static int run(const char *cmd, const char *summary, options *o, vt_arg *spec, i
                char **argv, int (*load)(options *, vt_tensor **, vt_tensor **, vt_tensor **, vt_tensor **)) {
     int rc = vt_args_parse(cmd, summary, argc, argv, 2, spec, n_spec);
     if (rc) return rc == 1 ? 0 : rc;
+    /* under mpirun: join the job; rank 0 alone prints (errors still reach stderr) */
+    if (vt_dist_init(&argc, &argv) != VT_OK) { fprintf(stderr, "vertebra %s: %s\n", cmd, vt_last_error()); return 1; }
+    if (!vt_dist_is_root() && !freopen("/dev/null", "w", stdout)) return 1;
     vt_classify_config *cfg = &o->cfg;
     if (!strcmp(o->opt, "sgd")) cfg->optimizer = VT_OPT_SGD;
     else if (!strcmp(o->opt, "adam")) cfg->optimizer = VT_OPT_ADAM;
@@ -82,6 +86,7 @@ static int run(const char *cmd, const char *summary, options *o, vt_arg *spec, i
     printf("vertebra %s: %lld train / %lld test images of %lldx%lld, %d threads, %s lr %g, batch %d, %d epochs\n",
            cmd, (long long)xtr->shape[0], (long long)xte->shape[0], (long long)xtr->shape[2],
            (long long)xtr->shape[3], vt_get_num_threads(), o->opt, (double)cfg->lr, cfg->batch_size, cfg->epochs);
+    if (vt_dist_size() > 1) printf("distributed: %d processes, batch %d per process (global %d)\n", vt_dist_size(), cfg->batch_size, cfg->batch_size * vt_dist_size());
     vt_seed((uint64_t)o->seed);
     int classes = 0;
     for (int64_t i = 0; i < ytr->numel; i++) classes = (int)ytr->data[i] + 1 > classes ? (int)ytr->data[i] + 1 : classes;
@@ -104,6 +109,7 @@ static int run(const char *cmd, const char *summary, options *o, vt_arg *spec, i
            rep.images_per_second);
     status = 0;
 done:
+    vt_dist_finalize();
     vt_params_free(params);
     vt_tensor_free(xtr); vt_tensor_free(ytr); vt_tensor_free(xte); vt_tensor_free(yte);
     return status;

@@ -1,13 +1,16 @@
 /* classify.c: the classification training loop.
  *
  * One step: gather a shuffled batch into the arena, forward, cross-entropy, backward into
- * the flat gradient buffer, optional clipping, optimizer step, arena reset. */
+ * the flat gradient buffer, optional clipping, optimizer step, arena reset.
+ * Data parallel under mpirun (distributed.h): a step takes batch_size samples per rank
+ * from one global batch, the gradients are all-reduced after backward, only rank 0 writes. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "classify.h"
+#include "distributed.h"
 #include "losses.h"
 #include "optim.h"
 #include "progress.h"
@@ -86,7 +89,9 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     int64_t n = x_train->shape[0];
     if (y_train->numel != n) return vt_error("train: %lld images but %lld labels", (long long)n, (long long)y_train->numel);
     if (!vt_params_finalized(params)) return vt_error("train: parameters are not finalized");
-    int64_t steps_per_epoch = (n + cfg->batch_size - 1) / cfg->batch_size;
+    int64_t global_batch = (int64_t)cfg->batch_size * vt_dist_size();
+    const char *run_dir = vt_dist_is_root() ? cfg->run_dir : NULL; /* only rank 0 writes */
+    int64_t steps_per_epoch = (n + global_batch - 1) / global_batch;
     vt_lr_schedule sched = vt_lr_schedule_default((vt_lr_kind)cfg->lr_schedule, cfg->lr);
     sched.total_steps = steps_per_epoch * cfg->epochs;
     sched.warmup_steps = cfg->warmup_steps;
@@ -97,7 +102,7 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     vt_rng shuffle;
     vt_rng_init(&shuffle, cfg->seed);
     int first_epoch = 1;
-    int64_t cursor = 0; /* batches of first_epoch already done (resume) */
+    int64_t cursor = 0; /* samples of first_epoch already done (resume; any rank count) */
     if (cfg->resume && vt_run_resume(cfg->resume, params, opt, &first_epoch, &cursor, &shuffle) != VT_OK) {
         vt_optim_free(opt);
         return VT_ERR;
@@ -106,11 +111,12 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
         vt_optim_free(opt);
         return vt_error("train: %s is at epoch %d, past --epochs %d: nothing to do", cfg->resume, first_epoch, cfg->epochs);
     }
-    if (cfg->resume) printf("resumed from %s at epoch %d, batch %lld\n", cfg->resume, first_epoch, (long long)cursor);
+    if (cfg->resume) printf("resumed from %s at epoch %d, sample %lld\n", cfg->resume, first_epoch, (long long)cursor);
+    if (vt_dist_broadcast_params(params) != VT_OK) { vt_optim_free(opt); return VT_ERR; }
     char ckpt[4096];
-    if (cfg->run_dir) snprintf(ckpt, sizeof ckpt, "%s/checkpoint.vtck", cfg->run_dir);
+    if (run_dir) snprintf(ckpt, sizeof ckpt, "%s/checkpoint.vtck", run_dir);
     FILE *metrics = NULL;
-    if (cfg->run_dir && !(metrics = open_metrics(cfg->run_dir, cfg->resume != NULL))) { vt_optim_free(opt); return VT_ERR; }
+    if (run_dir && !(metrics = open_metrics(run_dir, cfg->resume != NULL))) { vt_optim_free(opt); return VT_ERR; }
     int64_t *perm = malloc(sizeof(int64_t) * (size_t)n);
     vt_progress prog;
     vt_progress_begin(&prog, stdout, steps_per_epoch * cfg->epochs, cfg->log_every);
@@ -126,14 +132,30 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
         vt_rng_permutation(&shuffle, perm, n);
         double t0 = vt_now(), loss_sum = 0;
         int64_t correct = 0, seen = 0;
-        for (int64_t s = ep == first_epoch ? cursor : 0; s < steps_per_epoch; s++) {
-            int64_t b0 = s * cfg->batch_size, m = n - b0 < cfg->batch_size ? n - b0 : cfg->batch_size;
-            vt_tensor *x = vt_gather_rows(x_train, perm + b0, m);
-            vt_tensor *y = vt_gather_rows(y_train, perm + b0, m);
+        int64_t b0 = ep == first_epoch ? cursor : 0;
+        for (int64_t s = b0 / global_batch; b0 < n; b0 += global_batch, s++) {
+            int64_t m = n - b0 < global_batch ? n - b0 : global_batch, off, mr;
+            /* distributed sampler: this rank's contiguous shard of the global batch; an empty
+             * shard (tiny last batch) computes one row with weight 0 to join the all-reduce */
+            vt_dist_shard(m, vt_dist_rank(), vt_dist_size(), &off, &mr);
+            vt_tensor *x = vt_gather_rows(x_train, perm + b0 + (mr ? off : 0), mr ? mr : 1);
+            vt_tensor *y = vt_gather_rows(y_train, perm + b0 + (mr ? off : 0), mr ? mr : 1);
             vt_tensor *logits = forward(model, x, 1);
             vt_tensor *loss = vt_cross_entropy(logits, y, NULL);
             if (!loss) { st = VT_ERR; break; }
-            double l = vt_tensor_item(loss);
+            /* running train accuracy from the logits already computed */
+            int64_t k = logits->shape[1], hits = 0;
+            for (int64_t i = 0; i < mr; i++) {
+                const float *row = logits->data + i * k;
+                int64_t best = 0;
+                for (int64_t c = 1; c < k; c++) if (row[c] > row[best]) best = c;
+                hits += best == (int64_t)y->data[i];
+            }
+            /* all ranks agree on the global batch's loss (NaN stop), accuracy and a stop signal */
+            double agree[3] = {vt_tensor_item(loss) * (double)mr, (double)hits, stop_requested ? 1.0 : 0.0};
+            if (vt_dist_allreduce_sum(agree, 3) != VT_OK) { st = VT_ERR; break; }
+            double l = agree[0] / (double)m;
+            int stop_now = agree[2] > 0;
             if (!isfinite(l)) {
                 st = vt_error("train: loss is %g at epoch %d step %lld; stopping (lower the learning rate?)",
                               l, ep, (long long)s + 1);
@@ -141,18 +163,12 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             }
             vt_params_zero_grad(params);
             if (vt_backward(loss) != VT_OK) { st = VT_ERR; break; }
+            if (vt_dist_allreduce_grads(params, mr, m) != VT_OK) { st = VT_ERR; break; }
             if (cfg->clip_grad_norm > 0) vt_clip_grad_norm(params, cfg->clip_grad_norm);
             /* the schedule is a pure function of the optimizer's step, so resume needs nothing more */
             vt_optim_set_lr(opt, vt_lr_at(&sched, vt_optim_get_step(opt)));
             vt_optim_step(opt);
-            /* running train accuracy from the logits already computed */
-            int64_t k = logits->shape[1];
-            for (int64_t i = 0; i < m; i++) {
-                const float *row = logits->data + i * k;
-                int64_t best = 0;
-                for (int64_t c = 1; c < k; c++) if (row[c] > row[best]) best = c;
-                correct += best == (int64_t)y->data[i];
-            }
+            correct += (int64_t)agree[1];
             seen += m;
             loss_sum += l * (double)m;
             vt_arena_reset(NULL);
@@ -160,9 +176,9 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             snprintf(extra, sizeof extra, "acc %.1f%%", 100.0 * (double)correct / (double)seen);
             vt_progress_step(&prog, ep, cfg->epochs, s + 1, steps_per_epoch, m, l, extra);
             rep->last_loss = l;
-            if (stop_requested) {
+            if (stop_now) {
                 vt_progress_end(&prog);
-                if (cfg->run_dir && vt_run_save(ckpt, params, opt, ep, s + 1, &epoch_start) == VT_OK)
+                if (run_dir && vt_run_save(ckpt, params, opt, ep, b0 + m, &epoch_start) == VT_OK)
                     printf("saved %s (resume with --resume %s)\n", ckpt, ckpt);
                 st = vt_error("train: interrupted by %s at epoch %d step %lld",
                               stop_requested == SIGINT ? "SIGINT" : "SIGTERM", ep, (long long)s + 1);
@@ -174,8 +190,9 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
         double dt = vt_now() - t0;
         images_time += dt;
         /* the next epoch starts from the shuffle stream as it is now */
-        if (cfg->run_dir && vt_run_save(ckpt, params, opt, ep + 1, 0, &shuffle) != VT_OK) { st = VT_ERR; break; }
-        double acc = x_test ? vt_evaluate_accuracy(model, forward, x_test, y_test, cfg->eval_batch) : NAN;
+        if (vt_dist_broadcast_buffers(params) != VT_OK) { st = VT_ERR; break; } /* rank 0's BN running stats */
+        if (run_dir && vt_run_save(ckpt, params, opt, ep + 1, 0, &shuffle) != VT_OK) { st = VT_ERR; break; }
+        double acc = x_test ? vt_dist_evaluate_accuracy(model, forward, x_test, y_test, cfg->eval_batch) : NAN;
         rep->test_accuracy[ep - 1] = acc;
         rep->epoch_seconds[ep - 1] = dt;
         rep->epochs_done = ep;
