@@ -59,4 +59,6 @@ vt_tensor *vt_bce_with_logits(vt_tensor *logits, vt_tensor *targets, const vt_bc
 /* pred and target of one shape (N, ...): l = (pred - target)^2; MEAN = sum(l) / numel. */
 vt_tensor *vt_mse_loss(vt_tensor *pred, vt_tensor *target, vt_reduction reduction);
 
+#include "losses_extra.h" /* L1/Huber, focal, Dice, Adaptive Wing, SupCon, GIoU, multi-task, SPL */
+
 #endif
