@@ -16,7 +16,7 @@
 
 typedef struct entry {
     const vt_cfg_key *key;
-    char *str;           /* STRING value; ENUM: points into nothing, see choice */
+    char *str;           /* STRING value; ENUM: the choice name once asked for */
     int64_t i;           /* INT, BOOL, ENUM index */
     double f;            /* FLOAT */
     int64_t *list;       /* INT_LIST */
@@ -591,13 +591,15 @@ static const entry *get(const vt_config *c, const char *key, vt_cfg_type want, v
 const char *vt_config_string(const vt_config *c, const char *key) {
     const entry *e = get(c, key, VT_CFG_STRING, VT_CFG_ENUM);
     if (e->key->type == VT_CFG_STRING) return e->str ? e->str : "";
-    /* enum: the choice name, kept in a per-entry string made on demand */
+    /* enum: the choice name, made on first use and kept until the value changes (so
+     * earlier returned pointers stay valid) */
     entry *m = (entry *)e;
-    const char *ch = e->key->choices;
-    for (int64_t i = 0; i < e->i; i++) ch = strchr(ch, '|') + 1;
-    const char *bar = strchr(ch, '|');
-    free(m->str);
-    m->str = dup_n(ch, bar ? (size_t)(bar - ch) : strlen(ch));
+    if (!m->str) {
+        const char *ch = e->key->choices;
+        for (int64_t i = 0; i < e->i; i++) ch = strchr(ch, '|') + 1;
+        const char *bar = strchr(ch, '|');
+        m->str = dup_n(ch, bar ? (size_t)(bar - ch) : strlen(ch));
+    }
     return m->str ? m->str : "";
 }
 int64_t vt_config_int(const vt_config *c, const char *key) { return get(c, key, VT_CFG_INT, VT_CFG_INT)->i; }

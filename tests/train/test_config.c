@@ -54,7 +54,9 @@ START_TEST(values_defaults_and_sources) {
     ck_assert_int_eq(vt_config_bool(c, "train.augment"), 0);
     ck_assert_str_eq(vt_config_string(c, "train.data_dir"), "/data/ct");
     ck_assert_int_eq(vt_config_enum(c, "optim.name"), 0);
+    const char *opt = vt_config_string(c, "optim.name");
     ck_assert_str_eq(vt_config_string(c, "optim.name"), "sgd");
+    ck_assert_str_eq(opt, "sgd"); /* still valid after a second call */
     ck_assert(vt_config_float(c, "optim.lr") == 2.5e-2);
     ck_assert(vt_config_float(c, "optim.momentum") == 0.9);
     const int64_t *m;
