@@ -25,6 +25,8 @@ typedef struct vt_bench_result {
     double conv_train_ms, conv_infer_ms; /* medians of the time spent inside conv kernels */
     double conv_train_gflop, conv_infer_gflop; /* conv FLOPs (2 x MACs) of one step / one inference */
     double rss_mb;                      /* peak RSS of the child process that ran it */
+    double cpu_share;                   /* CPU time / (wall time x threads) of the timed training
+                                         * steps: < 1 when other processes took the cores */
 } vt_bench_result;
 
 /* Builds the model (seed 0), times `steps` training steps after `warmup` (forward, loss,
