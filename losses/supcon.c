@@ -5,7 +5,7 @@
  *   l_i = -(T / T_base) / |P(i)| sum_{j in P(i)} [s_ij - log sum_{k != i} exp(s_ik)]
  * The official code subtracts the (detached) row max before exp; |s_ij| <= 1/T here, so the
  * constant 1/T is subtracted instead: the same value (log-softmax is shift invariant), no
- * max op, and exp never overflows. Anchors without positives: the official code (since 2023)
+ * max op, and exp never overflows. Anchors without positives: recent official code
  * gives them loss 0 but still counts them in the mean; here they are left out of MEAN's
  * denominator (their NONE entry is 0), so a batch's loss does not shrink with singletons.
  * InfoNCE / NT-Xent (SimCLR) is the case of two views per image labelled by image index. */

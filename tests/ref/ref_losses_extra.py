@@ -113,7 +113,7 @@ case("awing_params_sum", adaptive_wing(theta=0.3, alpha=2.5, omega=5.0, epsilon=
      [rand(2, 2, 3, 2, 2, lo=-1, hi=2), rand(2, 2, 3, 2, 2, lo=0, hi=1)])
 
 
-# ---- SupCon: the official SupConLoss (HobbitLong/SupContrast losses.py, 2023) --------------------
+# ---- SupCon: the official SupConLoss (HobbitLong/SupContrast losses.py, with mask_pos_pairs) --------------------
 def official_supcon(features, labels=None, temperature=0.07, contrast_mode="all", base_temperature=0.07,
                     exclude_no_positive=False):
     batch_size = features.shape[0]
