@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include "args.h"
 #include "commands.h"
+#include "nifti.h"
+#include "phantom_cord.h"
 #include "phantom_spect.h"
 #include "phantom_xray.h"
 #include "png_io.h"
@@ -66,7 +68,7 @@ static int export_xray(const options *o) {
     if (o->noise >= 0) c.noise = o->noise;
     vt_phantom_xray p;
     if (vt_phantom_xray_make(&c, o->n, (uint64_t)o->seed, &p) != VT_OK) return fail();
-    char dir[4096], path[4200];
+    char dir[4096], path[8300];
     snprintf(dir, sizeof dir, "%s/images", o->out);
     int rc = make_dir(dir);
     FILE *lab = rc ? NULL : open_csv(o->out, "labels.csv", "image_id,label");
@@ -103,7 +105,7 @@ static int export_spect(const options *o) {
     vt_phantom_spect p;
     if (vt_phantom_spect_make(&c, o->n, (uint64_t)o->seed, &p) != VT_OK) return fail();
     vt_tensor *crop = vt_phantom_spect_crop_thorax(&p);
-    char dir[4096], dir2[4096], path[4200];
+    char dir[4096], dir2[4096], path[8300];
     snprintf(dir, sizeof dir, "%s/images", o->out);
     snprintf(dir2, sizeof dir2, "%s/thorax", o->out);
     int rc = !crop || make_dir(dir) || make_dir(dir2);
@@ -126,6 +128,36 @@ static int export_spect(const options *o) {
     vt_tensor_free(crop);
     vt_phantom_spect_free(&p);
     return rc ? fail() : 0;
+}
+
+/* sub-XXX/anat/sub-XXX_<contrast>.nii.gz, the masks as ..._<contrast>_seg.nii.gz (uint8),
+ * the soft mask ..._softseg.nii.gz and csa.csv (slice, true CSA in mm^2) per subject */
+static int export_cord(const options *o) {
+    int rc = 0;
+    for (int64_t s = 0; s < o->n && !rc; s++) {
+        vt_phantom_cord p;
+        if (vt_phantom_cord_make(NULL, (uint64_t)o->seed, s, &p) != VT_OK) return fail();
+        char dir[4096], path[8300];
+        snprintf(dir, sizeof dir, "%s/sub-%03lld/anat", o->out, (long long)s + 1);
+        rc = make_dir(dir);
+        for (int k = 0; k < VT_CORD_N_CONTRASTS && !rc; k++) {
+            snprintf(path, sizeof path, "%s/sub-%03lld_%s.nii.gz", dir, (long long)s + 1, vt_cord_contrast_names[k]);
+            rc |= vt_nifti_save(path, p.image[k], &p.geometry, VT_NIFTI_FLOAT32);
+            snprintf(path, sizeof path, "%s/sub-%03lld_%s_seg.nii.gz", dir, (long long)s + 1, vt_cord_contrast_names[k]);
+            rc |= vt_nifti_save(path, p.mask[k], &p.geometry, VT_NIFTI_UINT8);
+        }
+        snprintf(path, sizeof path, "%s/sub-%03lld_softseg.nii.gz", dir, (long long)s + 1);
+        if (!rc) rc = vt_nifti_save(path, p.soft, &p.geometry, VT_NIFTI_FLOAT32);
+        FILE *f = rc ? NULL : open_csv(dir, "csa.csv", "slice,csa_mm2");
+        if (f) {
+            for (int64_t z = 0; z < p.csa->numel; z++) fprintf(f, "%lld,%.4f\n", (long long)z, p.csa->data[z]);
+            if (fclose(f)) rc = -1;
+        } else rc = -1;
+        vt_phantom_cord_free(&p);
+    }
+    if (rc) return fail();
+    printf("phantom-export: %lld cord subjects (4 contrasts, masks, soft mask, csa.csv) in %s\n", (long long)o->n, o->out);
+    return 0;
 }
 
 int vt_cmd_phantom_export(int argc, char **argv) {
@@ -151,6 +183,7 @@ int vt_cmd_phantom_export(int argc, char **argv) {
     if (make_dir(o.out)) return 1;
     if (!strcmp(o.kind, "xray")) return export_xray(&o);
     if (!strcmp(o.kind, "spect")) return export_spect(&o);
+    if (!strcmp(o.kind, "cord")) return export_cord(&o);
     fprintf(stderr, "vertebra phantom-export: --kind '%s' is not xray, spect, cord or bone\n", o.kind);
     return 2;
 }
