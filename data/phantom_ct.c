@@ -142,13 +142,15 @@ static int draw_lesions(vt_rng *r, int blastic, int lytic, int postero, lesion3d
                             -0.5f + q[4], 0.35f + 0.45f * q[5],
                             k < n_dense ? 0.45f + 0.2f * q[3] : -(0.35f + 0.1f * q[3]), 0};
     }
+    /* drawn for every vertebra so that the posterolateral flag changes nothing else */
+    float q[7];
+    vt_rng_uniform(r, q, 7, 0.f, 1.f);
     if (postero) { /* kind: the vertebra's, a coin flip when mixed */
-        float q[7];
-        vt_rng_uniform(r, q, 7, 0.f, 1.f);
         int dense = blastic && (!lytic || q[0] < 0.5f);
         float side = q[1] < 0.5f ? -1.f : 1.f;
-        l[n++] = (lesion3d){side * (0.13f + 0.06f * q[2]), 0.08f + 0.14f * q[3], 0.07f + 0.03f * q[4],
-                            -0.4f + 0.8f * q[5], 0.45f + 0.35f * q[6], dense ? 0.55f : -0.6f, 1};
+        /* centred on a pedicle / the side of the arch, large enough to cover several pixels */
+        l[n++] = (lesion3d){side * (0.14f + 0.06f * q[2]), 0.14f + 0.12f * q[3], 0.10f + 0.04f * q[4],
+                            -0.4f + 0.8f * q[5], 0.5f + 0.3f * q[6], dense ? 0.6f : -0.6f, 1};
     }
     return n;
 }
@@ -191,10 +193,14 @@ static void render_vertebra(const vt_phantom_vertebra_config *c, int64_t v, vt_p
                 float x = (ca * px + sa * py) / sc, y = (-sa * px + ca * py) / sc;
                 float val = anatomy(x, y, noise[S * S + i * S + j]);
                 int in_body = ell(x, y, 0.0f, -0.18f, 0.36f, 0.28f) < 0.78f, in_post = posterior_bone(x, y);
+                int in_canal = ell(x, y, 0.0f, 0.30f, 0.13f, 0.11f) < 1.f;
                 for (int l = 0; l < nl; l++) {
-                    if (rk[l] <= 0.f || !(les[l].posterior ? in_post : in_body)) continue;
+                    if (rk[l] <= 0.f) continue;
                     float d2 = (x - les[l].x) * (x - les[l].x) + (y - les[l].y) * (y - les[l].y);
-                    val += les[l].delta * expf(-d2 / (rk[l] * rk[l]));
+                    float w = expf(-d2 / (rk[l] * rk[l]));
+                    if (!les[l].posterior) { if (in_body) val += les[l].delta * w; }
+                    else if (in_post) val += les[l].delta * w;  /* sclerosis / destruction of the arch */
+                    else if (!in_body && !in_canal) val += 0.35f * w; /* the tumour's soft-tissue / bony extension */
                 }
                 img[i * S + j] = val + 0.05f * noise[i * S + j];
             }
