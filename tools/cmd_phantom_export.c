@@ -7,6 +7,7 @@
 #include "args.h"
 #include "commands.h"
 #include "nifti.h"
+#include "phantom_bone.h"
 #include "phantom_cord.h"
 #include "phantom_spect.h"
 #include "phantom_xray.h"
@@ -48,7 +49,7 @@ static int write_plane(const char *path, const float *src, int h, int w, float l
 }
 
 static FILE *open_csv(const char *dir, const char *name, const char *header) {
-    char p[4096];
+    char p[8300];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     FILE *f = fopen(p, "w");
     if (!f) { vt_error("%s: cannot create: %s", p, strerror(errno)); return NULL; }
@@ -160,6 +161,30 @@ static int export_cord(const options *o) {
     return 0;
 }
 
+/* <domain>/images/<id>.png and <domain>/masks/<id>.png (class x 127: 0 background,
+ * 127 vertebral body, 254 posterior elements) for each of the 3 domains */
+static int export_bone(const options *o) {
+    int S = o->size ? o->size : 64, rc = 0;
+    for (int d = 0; d < VT_BONE_N_DOMAINS && !rc; d++) {
+        vt_tensor *x, *m;
+        if (vt_phantom_bone_make(d, o->n, S, (uint64_t)o->seed, &x, &m) != VT_OK) return fail();
+        char di[4096], dm[4096], path[8300];
+        snprintf(di, sizeof di, "%s/%s/images", o->out, vt_bone_domain_names[d]);
+        snprintf(dm, sizeof dm, "%s/%s/masks", o->out, vt_bone_domain_names[d]);
+        rc = make_dir(di) || make_dir(dm);
+        for (int64_t i = 0; i < o->n && !rc; i++) {
+            snprintf(path, sizeof path, "%s/%s_%06lld.png", di, vt_bone_domain_names[d], (long long)i);
+            rc |= write_plane(path, x->data + i * S * S, S, S, 0, 1);
+            snprintf(path, sizeof path, "%s/%s_%06lld.png", dm, vt_bone_domain_names[d], (long long)i);
+            rc |= write_plane(path, m->data + i * S * S, S, S, 0, 255.f / 127);
+        }
+        vt_tensor_free(x); vt_tensor_free(m);
+    }
+    if (rc) return fail();
+    printf("phantom-export: %lld images per domain (ct, mr, xray) with masks in %s\n", (long long)o->n, o->out);
+    return 0;
+}
+
 int vt_cmd_phantom_export(int argc, char **argv) {
     options o = {.kind = NULL, .out = NULL, .n = 8, .abnormal = -1, .contrast = -1, .noise = -1};
     const vt_arg spec[] = {
@@ -184,6 +209,7 @@ int vt_cmd_phantom_export(int argc, char **argv) {
     if (!strcmp(o.kind, "xray")) return export_xray(&o);
     if (!strcmp(o.kind, "spect")) return export_spect(&o);
     if (!strcmp(o.kind, "cord")) return export_cord(&o);
+    if (!strcmp(o.kind, "bone")) return export_bone(&o);
     fprintf(stderr, "vertebra phantom-export: --kind '%s' is not xray, spect, cord or bone\n", o.kind);
     return 2;
 }
