@@ -23,7 +23,7 @@ static vt_tensor *forward(void *model, vt_tensor *x, int training) {
 
 typedef struct options {
     vt_classify_config cfg;
-    const char *data, *opt, *out, *schedule;
+    const char *data, *opt, *out, *schedule, *on_nan;
     int threads, no_bn, size;
     int64_t limit_train, limit_test, seed;
 } options;
@@ -37,6 +37,7 @@ static int n_common(options *o, vt_arg *spec) {
         {"--weight-decay", VT_ARG_FLOAT, &o->cfg.weight_decay, "weight decay (default 0)", 0, 1},
         {"--optimizer", VT_ARG_STR, &o->opt, "sgd | adam | adamw (default sgd)", 1, 0},
         {"--schedule", VT_ARG_STR, &o->schedule, "constant | step | cosine | poly (default constant)", 1, 0},
+        {"--on-nan", VT_ARG_STR, &o->on_nan, "stop | skip: a NaN/Inf loss stops the run or skips the step (default stop)", 1, 0},
         {"--warmup", VT_ARG_INT64, &o->cfg.warmup_steps, "linear warm-up steps from lr/3 (default 0)", 0, 1e9},
         {"--clip", VT_ARG_FLOAT, &o->cfg.clip_grad_norm, "clip the gradient norm to X (default off)", 0, 1e9},
         {"--threads", VT_ARG_INT, &o->threads, "CPU threads (default 2; 0 = all cores)", 0, 1024},
@@ -67,6 +68,9 @@ static int run(const char *cmd, const char *summary, options *o, vt_arg *spec, i
     const char *kinds[] = {"constant", "step", "", "cosine", "poly"};
     cfg->lr_schedule = -1;
     for (int k = 0; k < 5; k++) if (*kinds[k] && !strcmp(o->schedule, kinds[k])) cfg->lr_schedule = k;
+    if (!o->on_nan || !strcmp(o->on_nan, "stop")) cfg->nan_policy = VT_NAN_STOP;
+    else if (!strcmp(o->on_nan, "skip")) cfg->nan_policy = VT_NAN_SKIP;
+    else { fprintf(stderr, "vertebra %s: --on-nan: '%s' is not stop or skip\n", cmd, o->on_nan); return 2; }
     if (cfg->lr_schedule < 0) {
         fprintf(stderr, "vertebra %s: --schedule: '%s' is not constant, step, cosine or poly\n", cmd, o->schedule);
         return 2;

@@ -9,12 +9,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "classify.h"
+#include "curves.h"
 #include "distributed.h"
 #include "losses.h"
 #include "optim.h"
 #include "progress.h"
 #include "run_state.h"
+#include "tensorboard.h"
 
 /* Ctrl-C / SIGTERM: finish the current step, then stop cleanly (metrics flushed). */
 static volatile sig_atomic_t stop_requested;
@@ -70,6 +73,19 @@ static vt_optim *make_optimizer(const vt_classify_config *c, vt_params *p) {
     }
 }
 
+/* After each epoch: run_dir/plots/curve_<metric>.png from metrics.jsonl (x = epoch). A
+ * failed plot is reported but does not stop training. */
+static void plot_curves(const char *run_dir) {
+    char path[4096], dir[4096];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+    snprintf(dir, sizeof dir, "%s/plots", run_dir);
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) { fprintf(stderr, "warning: %s: %s\n", dir, strerror(errno)); return; }
+    vt_curves *c = vt_curves_new();
+    if (!c || vt_curves_load_jsonl(c, path, "epoch") != VT_OK || vt_curves_plot_all(c, dir) != VT_OK)
+        fprintf(stderr, "warning: plots: %s\n", vt_last_error());
+    vt_curves_free(c);
+}
+
 static FILE *open_metrics(const char *run_dir, int append) {
     if (!run_dir) return NULL;
     char path[4096];
@@ -117,6 +133,10 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
     if (run_dir) snprintf(ckpt, sizeof ckpt, "%s/checkpoint.vtck", run_dir);
     FILE *metrics = NULL;
     if (run_dir && !(metrics = open_metrics(run_dir, cfg->resume != NULL))) { vt_optim_free(opt); return VT_ERR; }
+    /* TensorBoard: a new event file per run (resumes add one; TensorBoard merges them) */
+    vt_tb_writer *tb = run_dir ? vt_tb_open(run_dir) : NULL;
+    if (run_dir && !tb) fprintf(stderr, "warning: no TensorBoard events: %s\n", vt_last_error());
+    int64_t skipped = 0, skipped_in_a_row = 0;
     int64_t *perm = malloc(sizeof(int64_t) * (size_t)n);
     vt_progress prog;
     vt_progress_begin(&prog, stdout, steps_per_epoch * cfg->epochs, cfg->log_every);
@@ -157,10 +177,19 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             double l = agree[0] / (double)m;
             int stop_now = agree[2] > 0;
             if (!isfinite(l)) {
-                st = vt_error("train: loss is %g at epoch %d step %lld; stopping (lower the learning rate?)",
-                              l, ep, (long long)s + 1);
+                if (cfg->nan_policy == VT_NAN_SKIP && ++skipped_in_a_row <= VT_NAN_SKIP_MAX) {
+                    /* skip: no update from this batch (all ranks agree: l is global) */
+                    skipped++;
+                    fprintf(stderr, "warning: loss is %g at epoch %d step %lld; step skipped (%lld so far)\n", l, ep,
+                            (long long)s + 1, (long long)skipped);
+                    vt_arena_reset(NULL);
+                    continue;
+                }
+                st = vt_error("train: loss is %g at epoch %d step %lld%s; stopping (lower the learning rate?)", l, ep,
+                              (long long)s + 1, cfg->nan_policy == VT_NAN_SKIP ? " after too many skipped steps in a row" : "");
                 break;
             }
+            skipped_in_a_row = 0;
             vt_params_zero_grad(params);
             if (vt_backward(loss) != VT_OK) { st = VT_ERR; break; }
             if (vt_dist_allreduce_grads(params, mr, m) != VT_OK) { st = VT_ERR; break; }
@@ -176,6 +205,10 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             snprintf(extra, sizeof extra, "acc %.1f%%", 100.0 * (double)correct / (double)seen);
             vt_progress_step(&prog, ep, cfg->epochs, s + 1, steps_per_epoch, m, l, extra);
             rep->last_loss = l;
+            if (tb && cfg->log_every > 0 && vt_optim_get_step(opt) % cfg->log_every == 0) {
+                vt_tb_scalar(tb, "train/loss_step", vt_optim_get_step(opt), (float)l);
+                vt_tb_scalar(tb, "train/lr", vt_optim_get_step(opt), vt_lr_at(&sched, vt_optim_get_step(opt) - 1));
+            }
             if (stop_now) {
                 vt_progress_end(&prog);
                 if (run_dir && vt_run_save(ckpt, params, opt, ep, b0 + m, &epoch_start) == VT_OK)
@@ -205,8 +238,16 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             fprintf(metrics, "{\"epoch\": %d, \"seconds\": %.3f, \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"test_accuracy\": %.6f}\n",
                     ep, dt, loss_sum / (double)seen, (double)correct / (double)seen, acc);
             fflush(metrics);
+            plot_curves(run_dir);
+        }
+        if (tb) {
+            vt_tb_scalar(tb, "epoch/train_loss", ep, (float)(loss_sum / (double)seen));
+            vt_tb_scalar(tb, "epoch/train_accuracy", ep, (float)((double)correct / (double)seen));
+            if (x_test) vt_tb_scalar(tb, "epoch/test_accuracy", ep, (float)acc);
         }
     }
+    if (tb && vt_tb_close(tb) != VT_OK) fprintf(stderr, "warning: TensorBoard events: %s\n", vt_last_error());
+    rep->skipped_steps = skipped;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     int epochs_run = rep->epochs_done - first_epoch + 1;

@@ -11,6 +11,10 @@
 typedef vt_tensor *(*vt_forward_fn)(void *model, vt_tensor *x, int training);
 
 typedef enum { VT_OPT_SGD, VT_OPT_ADAM, VT_OPT_ADAMW } vt_optimizer_kind;
+/* A NaN/Inf loss stops the run (default) or skips that step (no update), up to
+ * VT_NAN_SKIP_MAX steps in a row before stopping anyway. */
+typedef enum { VT_NAN_STOP, VT_NAN_SKIP } vt_nan_policy;
+#define VT_NAN_SKIP_MAX 10
 
 typedef struct vt_classify_config {
     int epochs;
@@ -25,7 +29,9 @@ typedef struct vt_classify_config {
     uint64_t seed;          /* shuffling stream */
     int64_t log_every;      /* progress line every N steps when not on a terminal */
     const char *run_dir;    /* metrics.jsonl and checkpoint.vtck (each epoch and on
-                               SIGINT/SIGTERM) are written here when non-NULL */
+                               SIGINT/SIGTERM), TensorBoard events (events.out.tfevents.*)
+                               and plots/curve_*.png are written here when non-NULL */
+    vt_nan_policy nan_policy;
     const char *resume;     /* checkpoint to continue from, or NULL */
     int eval_batch;
 } vt_classify_config;
@@ -39,6 +45,7 @@ typedef struct vt_classify_report {
     double last_loss;
     double images_per_second;
     int interrupted;                     /* stopped by SIGINT/SIGTERM after a whole step */
+    int64_t skipped_steps;               /* NaN/Inf losses skipped (VT_NAN_SKIP) */
 } vt_classify_report;
 
 /* Trains `model` (parameters in `params`, already finalized) on (x_train, y_train) and

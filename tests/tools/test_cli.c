@@ -43,6 +43,8 @@ START_TEST(bad_arguments_give_clear_errors) {
     ck_assert_msg(strstr(out, "--schedule: 'foo' is not constant, step, cosine or poly") != NULL, "%s", out);
     ck_assert_int_eq(run("phantom --train-size 640 --size 16 --epochs 1 --schedule cosine --warmup 20", out, sizeof out), 1);
     ck_assert_msg(strstr(out, "total_steps 10 must exceed warmup_steps 20") != NULL, "%s", out);
+    ck_assert_int_eq(run("phantom --on-nan maybe", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "--on-nan: 'maybe' is not stop or skip") != NULL, "%s", out);
 }
 END_TEST
 
@@ -113,6 +115,33 @@ START_TEST(sigint_saves_a_checkpoint_that_resumes_exactly) {
 }
 END_TEST
 
+/* kill -9 at arbitrary moments of a run that writes a checkpoint every ~50 ms (tiny epochs):
+ * whatever was being written, checkpoint.vtck is a whole one (temp file + rename) and the run
+ * resumes to the end. Also checks the run folder: TensorBoard events and curve plots. */
+START_TEST(kill_9_leaves_a_resumable_run) {
+    static char out[1 << 16];
+    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "sh -c 'B=%s; D=$(mktemp -d); A=\"phantom --train-size 256 --test-size 64 --size 16 --epochs 30 --threads 1\"; "
+             "for t in 0.05 0.13 0.21 0.34 0.5; do "
+             "  rm -rf $D/r; $B $A --out $D/r > $D/k.log 2>&1 & p=$!; "
+             "  while [ ! -f $D/r/checkpoint.vtck ]; do sleep 0.01; done; sleep $t; kill -9 $p; wait $p 2>/dev/null; "
+             "  $B $A --out $D/r --resume $D/r/checkpoint.vtck > $D/r.log 2>&1; echo resume_rc=$?; "
+             "  grep -E \"error|nothing to do\" $D/r.log; "
+             "done; "
+             "ls $D/r | grep -c events.out.tfevents; ls $D/r/plots; rm -rf $D' 2>&1", bin);
+    FILE *p = popen(cmd, "r");
+    size_t k = fread(out, 1, sizeof out - 1, p);
+    out[k] = 0;
+    pclose(p);
+    int resumed = 0;
+    for (const char *q = out; (q = strstr(q, "resume_rc=0")); q++) resumed++;
+    ck_assert_msg(resumed == 5, "%d of 5 runs resumed after kill -9:\n%s", resumed, out);
+    ck_assert_msg(strstr(out, "curve_test_accuracy.png") && strstr(out, "loss.png"), "%s", out);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("tools/cli");
     TCase *tc = tcase_create("cli");
@@ -122,6 +151,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, short_fashion_mnist_run_learns);
     tcase_add_test(tc, short_phantom_run_learns);
     tcase_add_test(tc, sigint_saves_a_checkpoint_that_resumes_exactly);
+    tcase_add_test(tc, kill_9_leaves_a_resumable_run);
     suite_add_tcase(s, tc);
     return s;
 }
