@@ -13,6 +13,7 @@ static const struct {
     {"fmnist", vt_cmd_fmnist, "train the small CNN on Fashion-MNIST and report test accuracy"},
     {"phantom-export", vt_cmd_phantom_export, "write synthetic phantoms (xray, spect, cord, bone) as PNG / NIfTI + CSV"},
     {"ctbq", vt_cmd_ctbq, "CT bone quality (issue 5): baseline / multi-task / self-paced on the vertebra phantom"},
+    {"detect", vt_cmd_detect, "lesion detection on radiographs (issue 7): FCOS + FPN, mAP@0.5"}, {"predict-det", vt_cmd_predict_det, "boxes on one radiograph: CSV, JSON, overlay PNG"},
     {"imgcls", vt_cmd_imgcls, "image classifier from a config (issue 5: --task spect | xray)"},
     {"eval-cls", vt_cmd_eval_cls, "metrics of an imgcls checkpoint on a split of its data (JSON)"},
     {"predict-cls", vt_cmd_predict_cls, "class probabilities of one PNG from an imgcls checkpoint (JSON)"},
