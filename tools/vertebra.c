@@ -17,6 +17,7 @@ static const struct {
     {"imgcls", vt_cmd_imgcls, "image classifier from a config (issue 5: --task spect | xray)"},
     {"eval-cls", vt_cmd_eval_cls, "metrics of an imgcls checkpoint on a split of its data (JSON)"},
     {"predict-cls", vt_cmd_predict_cls, "class probabilities of one PNG from an imgcls checkpoint (JSON)"},
+    {"mdseg", vt_cmd_mdseg, "multi-domain bone segmentation (issue 6.2): balanced domains, transfer, contrastive, shape prior"},
     {"softgt", vt_cmd_softgt, "average co-registered binary masks into a soft mask"}, {"softseg", vt_cmd_softseg, "soft cord segmentation (issue 6.1): soft GT + Adaptive Wing vs binary + Dice"}, {"predict-seg", vt_cmd_predict_seg, "soft cord mask in the input's exact geometry"},
     {"forward", vt_cmd_forward, "run a model on an .npy input with safetensors weights (PyTorch parity)"},
 };
