@@ -195,22 +195,6 @@ done:
     return status;
 }
 
-/* ---- predict-det --------------------------------------------------------------------- */
-static const uint8_t class_rgb[7][3] = {{230, 25, 75}, {60, 180, 75}, {255, 225, 25}, {0, 130, 200},
-                                        {245, 130, 48}, {145, 30, 180}, {70, 240, 240}};
-
-/* 2-pixel outline of box b (image pixels) into planar RGB rgb (3, h, w) */
-static void draw_box(uint8_t *rgb, int h, int w, const vt_det_box *b, const uint8_t *col) {
-    int x1 = (int)floorf(b->x1), y1 = (int)floorf(b->y1), x2 = (int)ceilf(b->x2) - 1, y2 = (int)ceilf(b->y2) - 1;
-    for (int t = 0; t < 2; t++)
-        for (int y = y1; y <= y2; y++)
-            for (int x = x1; x <= x2; x++) {
-                int edge = y == y1 + t || y == y2 - t || x == x1 + t || x == x2 - t;
-                if (!edge || x < 0 || y < 0 || x >= w || y >= h) continue;
-                for (int c = 0; c < 3; c++) rgb[(size_t)c * h * w + (size_t)y * w + x] = col[c];
-            }
-}
-
 int vt_cmd_predict_det(int argc, char **argv) {
     const char *ck = NULL, *in = NULL, *out = NULL;
     float score = 0.3f, nms = 0.5f;
@@ -231,66 +215,22 @@ int vt_cmd_predict_det(int argc, char **argv) {
     vt_set_num_threads(threads);
     vt_detector *m = vt_det_load(ck);
     if (!m) return fail("predict-det", vt_last_error());
-    vt_png_options po = {.grey = 1};
-    vt_tensor *img = vt_png_load(in, &po, NULL);
-    int status = 1;
-    uint8_t *rgb = NULL;
-    vt_det_box *det = NULL;
-    if (!img) { fail("predict-det", vt_last_error()); goto done; }
-    if (make_dir("predict-det", out)) goto done;
-    int h = (int)img->shape[1], w = (int)img->shape[2], S = m->cfg.size;
+    if (make_dir("predict-det", out)) { vt_detector_free(m); return 1; }
     vt_det_decode_config dc;
     vt_det_decode_config_default(&dc);
     dc.score_threshold = score, dc.nms_iou = nms, dc.max_detections = maxdet;
-    det = malloc(sizeof *det * (size_t)maxdet);
-    rgb = malloc((size_t)3 * h * w);
-    if (!det || !rgb) { fail("predict-det", "out of memory"); goto done; }
-    int g = vt_no_grad_begin();
-    vt_upsample_params up = {.mode = VT_UPSAMPLE_LINEAR, .size = {S, S}};
-    vt_tensor *x = vt_upsample(vt_reshape(img, VT_DIMS(1, 1, h, w)), &up);
-    vt_detector_output o;
-    int64_t nd = x && vt_detector_forward(m, x, 0, &o) == VT_OK ? vt_det_decode(m, &o, 0, 0, &dc, det) : -1;
-    vt_no_grad_end(g);
-    vt_arena_reset(NULL);
-    if (nd < 0) { fail("predict-det", vt_last_error()); goto done; }
-    float sx = (float)w / (float)S, sy = (float)h / (float)S; /* back to the input's pixels */
-    for (int64_t i = 0; i < nd; i++) det[i].x1 *= sx, det[i].x2 *= sx, det[i].y1 *= sy, det[i].y2 *= sy;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/detections.csv", out);
-    FILE *f = fopen(path, "w");
-    if (!f) { fprintf(stderr, "vertebra predict-det: %s: cannot create: %s\n", path, strerror(errno)); goto done; }
-    fprintf(f, "lesion_type,class,score,xmin,ymin,xmax,ymax\n");
-    int K = m->cfg.n_classes;
-    for (int64_t i = 0; i < nd; i++)
-        fprintf(f, "%s,%d,%.4f,%.1f,%.1f,%.1f,%.1f\n", det[i].cls < 7 ? vt_xray_class_names[det[i].cls] : "class", det[i].cls,
-                det[i].score, det[i].x1, det[i].y1, det[i].x2, det[i].y2);
-    if (fclose(f) != 0) { fprintf(stderr, "vertebra predict-det: %s: write failed\n", path); goto done; }
-    snprintf(path, sizeof path, "%s/detections.json", out);
-    if (!(f = fopen(path, "w"))) { fprintf(stderr, "vertebra predict-det: %s: cannot create: %s\n", path, strerror(errno)); goto done; }
-    fprintf(f, "{\"image\": \"%s\", \"width\": %d, \"height\": %d, \"detections\": [", in, w, h);
-    for (int64_t i = 0; i < nd; i++)
-        fprintf(f, "%s\n  {\"lesion_type\": \"%s\", \"class\": %d, \"score\": %.4f, \"box\": [%.1f, %.1f, %.1f, %.1f]}", i ? "," : "",
-                det[i].cls < 7 ? vt_xray_class_names[det[i].cls] : "class", det[i].cls, det[i].score, det[i].x1, det[i].y1,
-                det[i].x2, det[i].y2);
-    fprintf(f, "%s]}\n", nd ? "\n" : "");
-    if (fclose(f) != 0) { fprintf(stderr, "vertebra predict-det: %s: write failed\n", path); goto done; }
-    for (int c = 0; c < 3; c++)
-        for (int64_t p = 0; p < (int64_t)h * w; p++) {
-            float v = img->data[p];
-            rgb[(size_t)c * h * w + p] = (uint8_t)lrintf(255.f * (v < 0 ? 0 : v > 1 ? 1 : v));
-        }
-    for (int64_t i = nd - 1; i >= 0; i--) draw_box(rgb, h, w, &det[i], class_rgb[det[i].cls % 7]); /* best on top */
-    snprintf(path, sizeof path, "%s/overlay.png", out);
-    if (vt_png_write_u8(path, rgb, 3, h, w) != VT_OK) { fail("predict-det", vt_last_error()); goto done; }
-    printf("%lld detections (score > %g) of %d classes -> %s/detections.csv, detections.json, overlay.png\n", (long long)nd,
-           (double)score, K, out);
+    vt_det_box *det = malloc(sizeof *det * (size_t)maxdet);
+    int64_t nd = det ? vt_det_predict_png(m, in, out, &dc, det) : -1;
+    if (nd < 0) {
+        free(det);
+        vt_detector_free(m);
+        return fail("predict-det", det ? vt_last_error() : "out of memory");
+    }
+    printf("%lld detections (score > %g) -> %s/detections.csv, detections.json, overlay.png\n", (long long)nd, (double)score, out);
     for (int64_t i = 0; i < nd && i < 10; i++)
         printf("  %-22s %.3f  [%.0f, %.0f, %.0f, %.0f]\n", det[i].cls < 7 ? vt_xray_class_names[det[i].cls] : "class",
                det[i].score, det[i].x1, det[i].y1, det[i].x2, det[i].y2);
-    status = 0;
-done:
-    free(rgb); free(det);
-    vt_tensor_free(img);
+    free(det);
     vt_detector_free(m);
-    return status;
+    return 0;
 }

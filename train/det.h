@@ -155,5 +155,12 @@ vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_de
 vt_status vt_det_save(const vt_detector *m, const char *path, const char *config_text);
 /* Rebuilds the detector from such a checkpoint. */
 vt_detector *vt_det_load(const char *path);
+/* Detects on the PNG `in` (grey; resized to the model's size, boxes mapped back to the
+ * input's pixels) and writes out_dir/detections.csv (lesion_type, class, score, xmin, ymin,
+ * xmax, ymax), detections.json and overlay.png (the image in RGB, 2-pixel box outlines in
+ * class colours). det: room for dc->max_detections boxes. Returns their count, -1 on error.
+ * out_dir must exist. */
+int64_t vt_det_predict_png(vt_detector *m, const char *in, const char *out_dir, const vt_det_decode_config *dc,
+                           vt_det_box *det);
 
 #endif

@@ -1,0 +1,301 @@
+/* test_detect.c: the FCOS detector (issue 7): greedy per-class NMS on hand cases, target
+ * assignment on a hand-worked box (which locations are positive on which level, their
+ * regression and centerness targets, smallest-box rule), a few training steps lowering the
+ * loss on a tiny phantom set, evaluation giving mAP in [0, 1], checkpoint round trip, and
+ * predict writing CSV / JSON / PNG; bad options give messages. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "det.h"
+#include "optim.h"
+#include "png_io.h"
+#include "vt_test.h"
+
+START_TEST(nms_hand_cases) {
+    vt_det_box b[5] = {
+        {.image = 0, .cls = 1, .x1 = 0, .y1 = 0, .x2 = 10, .y2 = 10, .score = 0.9f},   /* kept (best) */
+        {.image = 0, .cls = 1, .x1 = 1, .y1 = 0, .x2 = 11, .y2 = 10, .score = 0.8f},   /* IoU 9/11 with 0: dropped */
+        {.image = 0, .cls = 2, .x1 = 1, .y1 = 0, .x2 = 11, .y2 = 10, .score = 0.85f},  /* other class: kept */
+        {.image = 0, .cls = 1, .x1 = 5, .y1 = 0, .x2 = 15, .y2 = 10, .score = 0.7f},   /* IoU 50/150 = 1/3 with 0: kept */
+        {.image = 1, .cls = 1, .x1 = 0, .y1 = 0, .x2 = 10, .y2 = 10, .score = 0.6f},   /* other image: kept */
+    };
+    int64_t keep[5];
+    int64_t n = vt_nms(b, 5, 0.5, keep);
+    ck_assert_int_eq(n, 4);
+    ck_assert_int_eq(keep[0], 0);
+    ck_assert_int_eq(keep[1], 2);
+    ck_assert_int_eq(keep[2], 3);
+    ck_assert_int_eq(keep[3], 4);
+    /* a lower threshold: box 3 (IoU 1/3 with box 0) now goes too */
+    ck_assert_int_eq(vt_nms(b, 5, 0.3, keep), 3);
+    /* IoU exactly at the threshold is kept (suppression needs IoU > thr) */
+    vt_det_box e[2] = {{.cls = 0, .x1 = 0, .y1 = 0, .x2 = 10, .y2 = 10, .score = 0.5f},
+                       {.cls = 0, .x1 = 5, .y1 = 0, .x2 = 15, .y2 = 10, .score = 0.5f}};
+    ck_assert_int_eq(vt_nms(e, 2, 1.0 / 3.0, keep), 2);
+    ck_assert_int_eq(keep[0], 0); /* equal scores: input order */
+    ck_assert_int_eq(vt_nms(b, 0, 0.5, keep), 0);
+}
+END_TEST
+
+/* a 64-pixel geometry: strides 4, 8, 16, 32, sides 16, 8, 4, 2, ranges (0,16], (16,32],
+ * (32,64], (64,inf), radius 1.5 */
+static void geometry64(vt_fcos_geometry *g) {
+    memset(g, 0, sizeof *g);
+    g->n_levels = 4, g->center_radius = 1.5f;
+    const float lo[4] = {0, 16, 32, 64}, hi[4] = {16, 32, 64, INFINITY};
+    for (int l = 0; l < 4; l++) {
+        g->stride[l] = 4 << l, g->side[l] = 64 / (4 << l);
+        g->range_lo[l] = lo[l], g->range_hi[l] = hi[l];
+        g->n_locations += g->side[l] * g->side[l];
+    }
+}
+
+static int64_t loc_index(const vt_fcos_geometry *g, int level, float x, float y) {
+    int64_t off = 0;
+    for (int l = 0; l < level; l++) off += g->side[l] * g->side[l];
+    int s = g->stride[level];
+    return off + (int64_t)((y - s / 2.f) / s) * g->side[level] + (int64_t)((x - s / 2.f) / s);
+}
+
+/* Box (10, 10, 30, 22), class 3, centre (20, 16). Level 0 (stride 4, centres 2, 6, 10, ...):
+ * centre window x in (14, 26), y in (10, 22) -> x 18, 22 and y 14, 18; largest distance
+ * <= 12 fits (0, 16]: 4 positives. Level 1 (stride 8, centres 4, 12, 20, 28): window
+ * x (8, 32) & box -> (10, 30), y (4, 28) & box -> (10, 22): x 12, 20, 28, y 12, 20; only
+ * those with largest distance in (16, 32]: x 12 or 28 (l or r = 18): 4 positives.
+ * Level 2 (centres 8, 24, ...): no y centre inside (10, 22). 8 in all. */
+START_TEST(fcos_targets_hand_case) {
+    vt_fcos_geometry g;
+    geometry64(&g);
+    ck_assert_int_eq(g.n_locations, 256 + 64 + 16 + 4);
+    float x, y;
+    int lv;
+    vt_fcos_location(&g, 256 + 8 + 3, &x, &y, &lv); /* level 1, row 1, col 3 */
+    ck_assert(lv == 1 && x == 28.f && y == 12.f);
+    const float box[4] = {10, 10, 30, 22};
+    const int cls[1] = {3};
+    int64_t L = g.n_locations;
+    float *ct = malloc(sizeof(float) * L * 7), *rt = malloc(sizeof(float) * L * 4), *zt = malloc(sizeof(float) * L);
+    int *as = malloc(sizeof(int) * L);
+    ck_assert_int_eq(vt_fcos_targets(&g, box, cls, 1, 7, ct, rt, zt, as), 8);
+    const float want[8][3] = {{0, 18, 14}, {0, 22, 14}, {0, 18, 18}, {0, 22, 18},
+                              {1, 12, 12}, {1, 28, 12}, {1, 12, 20}, {1, 28, 20}};
+    int n_found = 0;
+    for (int k = 0; k < 8; k++) {
+        int64_t i = loc_index(&g, (int)want[k][0], want[k][1], want[k][2]);
+        ck_assert_msg(as[i] == 0, "level %g (%g, %g) should be positive", want[k][0], want[k][1], want[k][2]);
+        for (int c = 0; c < 7; c++) ck_assert(ct[i * 7 + c] == (c == 3 ? 1.f : 0.f));
+        n_found++;
+    }
+    ck_assert_int_eq(n_found, 8);
+    /* (18, 14) on level 0: l, t, r, b = 8, 4, 12, 8; centerness sqrt(8/12 * 4/8) */
+    int64_t i = loc_index(&g, 0, 18, 14);
+    ck_assert(rt[4 * i] == 8 && rt[4 * i + 1] == 4 && rt[4 * i + 2] == 12 && rt[4 * i + 3] == 8);
+    ck_assert_double_eq_tol(zt[i], sqrt(1.0 / 3.0), 1e-6);
+    /* (20, 12) on level 1 is inside and central but its largest distance (10) belongs to level 0 */
+    ck_assert_int_eq(as[loc_index(&g, 1, 20, 12)], -1);
+    ck_assert(zt[loc_index(&g, 1, 20, 12)] == 0 && rt[4 * loc_index(&g, 1, 20, 12)] == 0);
+    /* a location in two boxes takes the smaller: add (6, 6, 34, 26) (area 560 > 240) */
+    const float two[8] = {6, 6, 34, 26, 10, 10, 30, 22};
+    const int cls2[2] = {5, 3};
+    vt_fcos_targets(&g, two, cls2, 2, 7, ct, rt, zt, as);
+    i = loc_index(&g, 0, 18, 14);
+    ck_assert_int_eq(as[i], 1);
+    ck_assert(ct[i * 7 + 3] == 1.f && ct[i * 7 + 5] == 0.f);
+    /* no boxes: nothing positive */
+    ck_assert_int_eq(vt_fcos_targets(&g, NULL, NULL, 0, 7, ct, rt, zt, as), 0);
+    free(ct); free(rt); free(zt); free(as);
+}
+END_TEST
+
+static vt_detector *tiny_detector(void) {
+    vt_detector_config c;
+    vt_detector_config_default(&c);
+    c.size = 64, c.fpn_channels = 16, c.head_convs = 1;
+    vt_seed(3);
+    vt_detector *m = vt_detector_new(&c);
+    ck_assert_msg(m != NULL, "%s", vt_last_error());
+    return m;
+}
+
+START_TEST(training_steps_reduce_loss) {
+    vt_set_num_threads(2);
+    vt_detector *m = tiny_detector();
+    vt_det_data d;
+    ck_assert_msg(vt_det_data_phantom(4, 64, 1.0f, 7, &d) == VT_OK, "%s", vt_last_error());
+    ck_assert_int_gt(d.n_boxes, 3);
+    vt_optim *opt = vt_adam_new(m->params, 1e-3f, 0.9f, 0.999f, 1e-8f, 0);
+    int64_t idx[4] = {0, 1, 2, 3}, first[4], count[4];
+    float *boxes = malloc(sizeof(float) * 4 * (size_t)d.n_boxes);
+    int *cls = malloc(sizeof(int) * (size_t)d.n_boxes);
+    vt_det_loss_config lc;
+    vt_det_loss_config_default(&lc);
+    double l0 = 0, l_last = 0;
+    for (int s = 0; s < 8; s++) {
+        vt_tensor *x;
+        ck_assert(vt_det_batch(&d, idx, 4, NULL, NULL, &x, boxes, cls, first, count) == VT_OK);
+        vt_detector_output o;
+        ck_assert_msg(vt_detector_forward(m, x, 1, &o) == VT_OK, "%s", vt_last_error());
+        ck_assert_int_eq(o.cls->shape[1], 256 + 64 + 16 + 4);
+        double parts[3];
+        int64_t np;
+        vt_tensor *loss = vt_det_loss(m, &o, boxes, cls, first, count, &lc, parts, &np);
+        ck_assert_msg(loss != NULL, "%s", vt_last_error());
+        ck_assert_int_gt(np, 0);
+        double l = vt_tensor_item(loss);
+        ck_assert(isfinite(l) && parts[0] > 0 && parts[1] > 0 && parts[2] > 0);
+        if (s == 0) l0 = l;
+        l_last = l;
+        vt_params_zero_grad(m->params);
+        ck_assert(vt_backward(loss) == VT_OK);
+        ck_assert(vt_optim_step(opt) == VT_OK);
+        vt_arena_reset(NULL);
+    }
+    ck_assert_msg(l_last < 0.8 * l0, "loss %g -> %g did not go down", l0, l_last);
+    /* evaluation on the same images: mAP in [0, 1], per-class AP in [0, 1] or NaN */
+    vt_det_decode_config dc;
+    vt_det_decode_config_default(&dc);
+    dc.max_detections = 20;
+    vt_det_eval ev;
+    ck_assert_msg(vt_det_evaluate(m, &d, 3, &dc, 0.5, &ev) == VT_OK, "%s", vt_last_error());
+    ck_assert(ev.map >= 0 && ev.map <= 1);
+    ck_assert(ev.n_det <= 4 * 20 && ev.n_gt == d.n_boxes && ev.n_classes_used >= 1);
+    for (int k = 0; k < 7; k++) ck_assert(isnan(ev.ap[k]) || (ev.ap[k] >= 0 && ev.ap[k] <= 1));
+    free(boxes); free(cls);
+    vt_optim_free(opt);
+    vt_det_data_free(&d);
+    vt_detector_free(m);
+}
+END_TEST
+
+/* boxes move with flipped images; empty/sliver boxes are dropped */
+START_TEST(augmented_batch_moves_boxes) {
+    vt_det_data d;
+    ck_assert(vt_det_data_phantom(2, 64, 1.0f, 11, &d) == VT_OK);
+    vt_augment_config a;
+    vt_augment_config_default(&a);
+    a.p_flip_x = 1;
+    vt_rng r;
+    vt_rng_init(&r, 1);
+    int64_t idx[2] = {0, 1}, first[2], count[2];
+    float boxes[64];
+    int cls[16];
+    vt_tensor *x;
+    ck_assert(vt_det_batch(&d, idx, 2, &a, &r, &x, boxes, cls, first, count) == VT_OK);
+    ck_assert_int_eq(count[0], d.count[0]);
+    for (int64_t k = 0; k < count[0]; k++) {
+        const float *src = d.boxes + 4 * (d.first[0] + k), *b = boxes + 4 * k;
+        ck_assert_double_eq_tol(b[0], 64 - src[2], 1e-3);
+        ck_assert_double_eq_tol(b[2], 64 - src[0], 1e-3);
+        ck_assert_double_eq_tol(b[1], src[1], 1e-3);
+        ck_assert_int_eq(cls[k], d.cls[d.first[0] + k]);
+    }
+    /* the image is mirrored too */
+    ck_assert_double_eq_tol(x->data[5], d.images->data[63 - 5], 1e-5);
+    vt_arena_reset(NULL);
+    vt_det_data_free(&d);
+}
+END_TEST
+
+START_TEST(checkpoint_and_predict_outputs) {
+    vt_set_num_threads(2);
+    vt_detector *m = tiny_detector();
+    char dir[] = "/tmp/vt_detect_XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char ck[512], png[512], path[512];
+    snprintf(ck, sizeof ck, "%s/best.vtck", dir);
+    ck_assert_msg(vt_det_save(m, ck, "[data]\nsize = 64\n") == VT_OK, "%s", vt_last_error());
+    vt_detector *m2 = vt_det_load(ck);
+    ck_assert_msg(m2 != NULL, "%s", vt_last_error());
+    ck_assert_int_eq(m2->cfg.size, 64);
+    ck_assert_int_eq(m2->cfg.fpn_channels, 16);
+    ck_assert(memcmp(vt_params_values(m->params), vt_params_values(m2->params), sizeof(float) * (size_t)vt_params_numel(m->params)) == 0);
+    /* a 96 x 80 grey PNG (resized to 64 inside) */
+    vt_det_data d;
+    ck_assert(vt_det_data_phantom(1, 64, 1.0f, 5, &d) == VT_OK);
+    uint8_t *img = malloc(96 * 80);
+    for (int y = 0; y < 80; y++)
+        for (int xx = 0; xx < 96; xx++) img[y * 96 + xx] = (uint8_t)(255 * d.images->data[(y * 64 / 80) * 64 + xx * 64 / 96]);
+    snprintf(png, sizeof png, "%s/in.png", dir);
+    ck_assert(vt_png_write_u8(png, img, 1, 80, 96) == VT_OK);
+    vt_det_decode_config dc;
+    vt_det_decode_config_default(&dc);
+    dc.score_threshold = 0.0f, dc.max_detections = 5; /* an untrained model: take the top 5 */
+    vt_det_box det[5];
+    int64_t n = vt_det_predict_png(m2, png, dir, &dc, det);
+    ck_assert_msg(n == 5, "%lld: %s", (long long)n, vt_last_error());
+    for (int k = 0; k < 5; k++) ck_assert(det[k].x1 >= 0 && det[k].x2 <= 96 && det[k].y2 <= 80 && det[k].x1 <= det[k].x2);
+    snprintf(path, sizeof path, "%s/overlay.png", dir);
+    vt_png_info info;
+    ck_assert(vt_png_read_info(path, &info) == VT_OK);
+    ck_assert(info.width == 96 && info.height == 80 && info.color_type == 2);
+    snprintf(path, sizeof path, "%s/detections.csv", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert(f != NULL);
+    char line[256];
+    int lines = 0;
+    while (fgets(line, sizeof line, f)) lines++;
+    fclose(f);
+    ck_assert_int_eq(lines, 6); /* header + 5 */
+    snprintf(path, sizeof path, "%s/detections.json", dir);
+    f = fopen(path, "r");
+    ck_assert(f != NULL);
+    char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    buf[len] = 0;
+    fclose(f);
+    ck_assert(strstr(buf, "\"width\": 96") && strstr(buf, "\"lesion_type\""));
+    /* a missing input is an error naming the file */
+    snprintf(path, sizeof path, "%s/missing.png", dir);
+    ck_assert_int_eq(vt_det_predict_png(m2, path, dir, &dc, det), -1);
+    ck_assert_msg(strstr(vt_last_error(), "missing.png") != NULL, "%s", vt_last_error());
+    const char *files[] = {"best.vtck", "in.png", "overlay.png", "detections.csv", "detections.json"};
+    for (int k = 0; k < 5; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(img);
+    vt_det_data_free(&d);
+    vt_detector_free(m);
+    vt_detector_free(m2);
+}
+END_TEST
+
+START_TEST(bad_options_give_messages) {
+    vt_detector_config c;
+    vt_detector_config_default(&c);
+    c.size = 100;
+    ck_assert(vt_detector_new(&c) == NULL);
+    ck_assert_msg(strstr(vt_last_error(), "multiple of 32") != NULL, "%s", vt_last_error());
+    vt_detector_config_default(&c);
+    c.arch = "vgg11";
+    ck_assert(vt_detector_new(&c) == NULL);
+    ck_assert_msg(strstr(vt_last_error(), "unknown trunk 'vgg11'") != NULL, "%s", vt_last_error());
+    vt_detector *m = tiny_detector();
+    vt_tensor *x = vt_tensor_zeros(VT_DIMS(1, 1, 32, 32));
+    vt_detector_output o;
+    ck_assert(vt_detector_forward(m, x, 0, &o) == VT_ERR);
+    ck_assert_msg(strstr(vt_last_error(), "(1, 1, 32, 32) must be (N, 1, 64, 64)") != NULL, "%s", vt_last_error());
+    vt_arena_reset(NULL);
+    ck_assert(vt_det_load("/nonexistent/x.vtck") == NULL);
+    vt_detector_free(m);
+}
+END_TEST
+
+static Suite *detect_suite(void) {
+    Suite *s = suite_create("detect");
+    TCase *t = tcase_create("core");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, nms_hand_cases);
+    tcase_add_test(t, fcos_targets_hand_case);
+    tcase_add_test(t, augmented_batch_moves_boxes);
+    tcase_add_test(t, training_steps_reduce_loss);
+    tcase_add_test(t, checkpoint_and_predict_outputs);
+    tcase_add_test(t, bad_options_give_messages);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+VT_TEST_MAIN(detect_suite)
