@@ -13,6 +13,10 @@ vt_model *vt_imgcls_model_new(const vt_config *c, int in_channels) {
     const char *arch = vt_config_string(c, "model.arch");
     vt_model_config_default(&mc, arch);
     mc.in_channels = in_channels;
+    if (!strcmp(arch, "mlp")) { /* the MLP sees the flattened crop */
+        int64_t in = vt_config_int(c, "model.input_size");
+        mc.in_channels = (int)(in_channels * in * in);
+    }
     mc.num_classes = (int)vt_config_int(c, "model.num_classes");
     mc.dropout = (float)vt_config_float(c, "model.dropout");
     vt_model *m = vt_model_new(&mc);
