@@ -335,6 +335,8 @@ int vt_cmd_bench(int argc, char **argv) {
             size_t k = strlen(r->note);
             snprintf(r->note + k, sizeof r->note - k, "%s%s", k ? "; " : "", peer_note);
         }
+        /* rewritten after every model: a long run cut short keeps the finished rows */
+        if (json && i + 1 < n) write_json(json, rows, i + 1, date, nproc, cpu, threads, gemm_n, peak);
     }
     printf("sgemm peak: best of %d measurements %.1f GFLOP/s (first %.1f)\n", n + 1, peak, first_peak);
     print_tables(rows, n, peak);
