@@ -31,7 +31,7 @@ static const vt_cfg_key det_schema[] = {
     {"model", "head_convs", VT_CFG_INT, "2", 0, 4, NULL, "3x3 conv + GroupNorm + ReLU layers per head tower (FCOS: 4)"},
     {"train", "epochs", VT_CFG_INT, "12", 1, 1000, NULL, "epochs"},
     {"train", "batch", VT_CFG_INT, "8", 1, 4096, NULL, "batch size"},
-    {"train", "lr", VT_CFG_FLOAT, "0.001", 1e-7, 1, NULL, "Adam peak learning rate (100-step warm-up, cosine decay)"},
+    {"train", "lr", VT_CFG_FLOAT, "0.001", 1e-7, 1, NULL, "Adam peak learning rate (warm-up min(100 steps, 10%), cosine decay)"},
     {"train", "weight_decay", VT_CFG_FLOAT, "0.0001", 0, 1, NULL, "Adam L2 weight decay"},
     {"train", "clip_norm", VT_CFG_FLOAT, "10", 0, 1e6, NULL, "gradient norm clip (0: off)"},
     {"train", "threads", VT_CFG_INT, "2", 0, 1024, NULL, "CPU threads (0: all cores)"},

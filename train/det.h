@@ -144,7 +144,7 @@ typedef struct vt_det_result {
     vt_det_eval val;          /* of the best epoch (its weights are restored) */
 } vt_det_result;
 
-/* Adam with linear warm-up (first 100 steps) and cosine decay to 0; evaluates mAP@0.5 on
+/* Adam with linear warm-up (the first min(100, 10% of all) steps) and cosine decay to 0; evaluates mAP@0.5 on
  * val every eval_every epochs and at the end, keeps (and restores) the best weights; writes
  * out_dir/metrics.jsonl (one line per epoch) and out_dir/best.vtck. */
 vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_det_data *train,

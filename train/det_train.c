@@ -157,8 +157,9 @@ vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_de
         double t0 = vt_now(), sums[4] = {0};
         for (int64_t s = 0; s < steps; s++, step++) {
             int64_t b0 = s * c->batch, b = tr->n - b0 < c->batch ? tr->n - b0 : c->batch;
-            /* linear warm-up over 100 steps, then cosine to 0 */
-            double warm = step < 100 ? (double)(step + 1) / 100.0 : 1.0;
+            /* linear warm-up over min(100, 10% of the run) steps, then cosine to 0 */
+            int64_t nw = total / 10 < 100 ? (total / 10 > 1 ? total / 10 : 1) : 100;
+            double warm = step < nw ? (double)(step + 1) / (double)nw : 1.0;
             vt_optim_set_lr(opt, (float)(c->lr * warm * 0.5 * (1 + cos(M_PI * (double)step / (double)total))));
             vt_tensor *x;
             if ((st = vt_det_batch(tr, perm + b0, b, &c->aug, &augr, &x, boxes, cls, first, count)) != VT_OK) break;

@@ -123,18 +123,18 @@ START_TEST(training_steps_reduce_loss) {
     vt_set_num_threads(2);
     vt_detector *m = tiny_detector();
     vt_det_data d;
-    ck_assert_msg(vt_det_data_phantom(4, 64, 1.0f, 7, &d) == VT_OK, "%s", vt_last_error());
-    ck_assert_int_gt(d.n_boxes, 3);
+    ck_assert_msg(vt_det_data_phantom(3, 64, 1.0f, 7, &d) == VT_OK, "%s", vt_last_error());
+    ck_assert_int_gt(d.n_boxes, 2);
     vt_optim *opt = vt_adam_new(m->params, 1e-3f, 0.9f, 0.999f, 1e-8f, 0);
-    int64_t idx[4] = {0, 1, 2, 3}, first[4], count[4];
+    int64_t idx[3] = {0, 1, 2}, first[3], count[3];
     float *boxes = malloc(sizeof(float) * 4 * (size_t)d.n_boxes);
     int *cls = malloc(sizeof(int) * (size_t)d.n_boxes);
     vt_det_loss_config lc;
     vt_det_loss_config_default(&lc);
     double l0 = 0, l_last = 0;
-    for (int s = 0; s < 8; s++) {
+    for (int s = 0; s < 6; s++) {
         vt_tensor *x;
-        ck_assert(vt_det_batch(&d, idx, 4, NULL, NULL, &x, boxes, cls, first, count) == VT_OK);
+        ck_assert(vt_det_batch(&d, idx, 3, NULL, NULL, &x, boxes, cls, first, count) == VT_OK);
         vt_detector_output o;
         ck_assert_msg(vt_detector_forward(m, x, 1, &o) == VT_OK, "%s", vt_last_error());
         ck_assert_int_eq(o.cls->shape[1], 256 + 64 + 16 + 4);
@@ -158,9 +158,9 @@ START_TEST(training_steps_reduce_loss) {
     vt_det_decode_config_default(&dc);
     dc.max_detections = 20;
     vt_det_eval ev;
-    ck_assert_msg(vt_det_evaluate(m, &d, 3, &dc, 0.5, &ev) == VT_OK, "%s", vt_last_error());
+    ck_assert_msg(vt_det_evaluate(m, &d, 2, &dc, 0.5, &ev) == VT_OK, "%s", vt_last_error());
     ck_assert(ev.map >= 0 && ev.map <= 1);
-    ck_assert(ev.n_det <= 4 * 20 && ev.n_gt == d.n_boxes && ev.n_classes_used >= 1);
+    ck_assert(ev.n_det <= 3 * 20 && ev.n_gt == d.n_boxes && ev.n_classes_used >= 1);
     for (int k = 0; k < 7; k++) ck_assert(isnan(ev.ap[k]) || (ev.ap[k] >= 0 && ev.ap[k] <= 1));
     free(boxes); free(cls);
     vt_optim_free(opt);
@@ -287,7 +287,7 @@ END_TEST
 static Suite *detect_suite(void) {
     Suite *s = suite_create("detect");
     TCase *t = tcase_create("core");
-    tcase_set_timeout(t, 60);
+    tcase_set_timeout(t, 240); /* wall clock on a shared 2-core machine; ~5 CPU-s alone */
     tcase_add_test(t, nms_hand_cases);
     tcase_add_test(t, fcos_targets_hand_case);
     tcase_add_test(t, augmented_batch_moves_boxes);
