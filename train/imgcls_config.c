@@ -7,6 +7,7 @@ const vt_cfg_key vt_imgcls_schema[] = {
     {"run", "seed", VT_CFG_INT, "0", 0, 9e18, NULL, "seed of the phantom, split, init, shuffling and augmentation"},
     {"run", "threads", VT_CFG_INT, "2", 0, 1024, NULL, "CPU threads (0: all cores)"},
     {"run", "log_every", VT_CFG_INT, "10", 1, 1e9, NULL, "progress line every N steps when not on a terminal"},
+    {"run", "resume_checkpoint", VT_CFG_BOOL, "true", 0, 0, NULL, "write RUN_DIR/checkpoint.vtck (weights + optimizer) every epoch; false saves time and disk for huge models (VGG: 1.6 GB) but the run cannot resume"},
     {"run", "quiet", VT_CFG_BOOL, "false", 0, 0, NULL, "no progress or epoch lines"},
 
     {"data", "source", VT_CFG_ENUM, "phantom_xray", 0, 0, "phantom_spect|phantom_xray|csv", "where the images come from"},

@@ -256,7 +256,7 @@ static vt_status train_epochs(const vt_config *c, vt_model *m, const vt_imgcls_d
         double score = vt_imgcls_metric(&ev, metric);
         int improved = vt_imgcls_tracker_update(&t, ep, score);
         if (improved) st = save_run(best_path, config_text, m, NULL, ep + 1, &t);
-        if (st == VT_OK) {
+        if (st == VT_OK && vt_config_bool(c, "run.resume_checkpoint")) {
             snprintf(path, sizeof path, "%s/checkpoint.vtck", dir);
             st = save_run(path, config_text, m, opt, ep + 1, &t);
         }
