@@ -49,28 +49,30 @@ int vt_cmd_softgt(int argc, char **argv) {
 }
 
 static void softseg_usage(FILE *f) {
-    fprintf(f, "usage: vertebra softseg [--config FILE] [--set section.key=value]... [--out DIR]\n"
+    fprintf(f, "usage: vertebra softseg [--config FILE] [--set section.key=value]... [--out DIR] [--evaluate CKPT]\n"
                "  trains the soft cord segmentation UNet (soft GT + Adaptive Wing, or binary GT + Dice) on the cord\n"
                "  phantom or the SCT subject, evaluates Dice / CSA per contrast on held-out data and writes\n"
                "  DIR/config.resolved, DIR/metrics.jsonl, DIR/model.vtck, DIR/results.json.\n"
-               "  --out DIR is short for --set out=DIR. Keys:\n\n");
+               "  --out DIR is short for --set out=DIR. --evaluate CKPT skips training and evaluates that\n"
+               "  checkpoint on the config's held-out data. Keys:\n\n");
     vt_config_doc(vt_softseg_schema(), f);
 }
 
 int vt_cmd_softseg(int argc, char **argv) {
-    const char *config = NULL, *sets[MAX_SETS + 1];
+    const char *config = NULL, *sets[MAX_SETS + 1], *evaluate = NULL;
     char out_set[4200];
     int n_sets = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { softseg_usage(stdout); return 0; }
-        if (i + 1 >= argc || (strcmp(a, "--config") && strcmp(a, "--set") && strcmp(a, "--out"))) {
+        if (i + 1 >= argc || (strcmp(a, "--config") && strcmp(a, "--set") && strcmp(a, "--out") && strcmp(a, "--evaluate"))) {
             fprintf(stderr, "vertebra softseg: unexpected '%s'\n", a);
             softseg_usage(stderr);
             return 2;
         }
         const char *v = argv[++i];
         if (!strcmp(a, "--config")) config = v;
+        else if (!strcmp(a, "--evaluate")) evaluate = v;
         else if (n_sets == MAX_SETS) { fprintf(stderr, "vertebra softseg: more than %d overrides\n", MAX_SETS); return 2; }
         else if (!strcmp(a, "--set")) sets[n_sets++] = v;
         else {
@@ -111,15 +113,26 @@ int vt_cmd_softseg(int argc, char **argv) {
            vt_get_num_threads());
     fflush(stdout);
     vt_seed(o.seed);
-    if (!(m = vt_softseg_model_new(&o))) { fprintf(stderr, "vertebra softseg: %s\n", vt_last_error()); goto done; }
-    vt_softseg_result r;
-    if (vt_softseg_train(m, &o, &d, out, &r) != VT_OK) { fprintf(stderr, "vertebra softseg: %s\n", vt_last_error()); goto done; }
+    vt_softseg_result r = {0};
+    if (evaluate) {
+        /* the checkpoint's model and spacing; data prepared with the config's spacing */
+        vt_softseg_options lo = o;
+        if (!(m = vt_softseg_load(evaluate, &lo))) { fprintf(stderr, "vertebra softseg: %s\n", vt_last_error()); goto done; }
+        if (lo.spacing[0] != o.spacing[0] || lo.spacing[1] != o.spacing[1] || lo.spacing[2] != o.spacing[2] || lo.depth != o.depth) {
+            fprintf(stderr, "vertebra softseg: %s was trained with another spacing or depth than this config\n", evaluate);
+            goto done;
+        }
+        o = lo;
+    } else {
+        if (!(m = vt_softseg_model_new(&o))) { fprintf(stderr, "vertebra softseg: %s\n", vt_last_error()); goto done; }
+        if (vt_softseg_train(m, &o, &d, out, &r) != VT_OK) { fprintf(stderr, "vertebra softseg: %s\n", vt_last_error()); goto done; }
+    }
     vt_softseg_eval e;
     if (vt_softseg_evaluate(m, &o, &d, &e) != VT_OK) { fprintf(stderr, "vertebra softseg: %s\n", vt_last_error()); goto done; }
     double total = vt_now() - t0;
     printf("training %.1f s (loss %.5f -> %.5f), total %.1f s; held-out results:\n", r.seconds, r.first_loss, r.last_loss, total);
     vt_softseg_report(&e, NULL, 1);
-    snprintf(path, sizeof path, "%s/results.json", out);
+    snprintf(path, sizeof path, "%s/%s", out, evaluate ? "results_eval.json" : "results.json");
     if (!(res = fopen(path, "w"))) { fprintf(stderr, "vertebra softseg: %s: cannot create\n", path); goto done; }
     fprintf(res, "{\"train_seconds\": %.3f, \"total_seconds\": %.3f, \"first_loss\": %.6f, \"last_loss\": %.6f, \"eval\": ",
             r.seconds, total, r.first_loss, r.last_loss);

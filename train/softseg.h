@@ -136,6 +136,7 @@ typedef struct vt_softseg_eval {
     double csa_bin[64];          /* same from the binarized prediction */
     double csa_mask[64];         /* of the contrast's binary mask */
     double csa_abs_err[64];      /* mean |CSA_pred - CSA_true| over test slices (phantom), else NAN */
+    double csa_abs_err_bin[64];  /* same for the binarized prediction */
 } vt_softseg_eval;
 
 /* Predicts every volume that has test slices and measures the above (at most 64). */

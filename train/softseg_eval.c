@@ -33,6 +33,14 @@ static double csa_range(const vt_tensor *m, const double spacing[3], int64_t lo,
     return mean;
 }
 
+/* mean |area - true CSA| over the test slices; NAN without a true CSA */
+static double abs_err(const vt_softseg_volume *v, const double *area) {
+    if (!v->true_csa) return NAN;
+    double s = 0;
+    for (int64_t z = v->test_lo; z < v->test_hi; z++) s += fabs(area[z] - v->true_csa->data[z]);
+    return s / (double)(v->test_hi - v->test_lo);
+}
+
 vt_status vt_softseg_evaluate(vt_model *m, const vt_softseg_options *o, const vt_softseg_data *d,
                               vt_softseg_eval *e) {
     memset(e, 0, sizeof *e);
@@ -53,15 +61,11 @@ vt_status vt_softseg_evaluate(vt_model *m, const vt_softseg_options *o, const vt
             for (int64_t j = 0; j < bin->numel; j++) bin->data[j] = bin->data[j] >= o->threshold;
             e->dice[k] = dice_range(pred->data, o->threshold, v->mask->data, hw, v->test_lo, v->test_hi);
             e->dice_other[k] = v->other ? dice_range(v->other->data, 0.5f, v->mask->data, hw, v->test_lo, v->test_hi) : NAN;
-            e->csa_bin[k] = csa_range(bin, v->spacing, v->test_lo, v->test_hi, area);
             e->csa_mask[k] = csa_range(v->mask, v->spacing, v->test_lo, v->test_hi, area);
+            e->csa_bin[k] = csa_range(bin, v->spacing, v->test_lo, v->test_hi, area);
+            e->csa_abs_err_bin[k] = abs_err(v, area);
             e->csa[k] = csa_range(pred, v->spacing, v->test_lo, v->test_hi, area);
-            e->csa_abs_err[k] = NAN;
-            if (v->true_csa) {
-                double s = 0;
-                for (int64_t z = v->test_lo; z < v->test_hi; z++) s += fabs(area[z] - v->true_csa->data[z]);
-                e->csa_abs_err[k] = s / (double)(v->test_hi - v->test_lo);
-            }
+            e->csa_abs_err[k] = abs_err(v, area);
         }
         free(area);
         vt_tensor_free(pred);
@@ -116,23 +120,23 @@ void vt_softseg_report(const vt_softseg_eval *e, FILE *json, int table) {
     double var_soft = csa_variability(e, e->csa), var_bin = csa_variability(e, e->csa_bin),
            var_mask = csa_variability(e, e->csa_mask);
     if (table) {
-        printf("%-9s %4s %7s %9s %9s %9s %9s %9s\n", "contrast", "n", "dice", "csa_soft", "csa_bin", "csa_mask", "csa_err",
-               "dice_oth");
+        printf("%-9s %4s %7s %9s %9s %9s %9s %9s %9s\n", "contrast", "n", "dice", "csa_soft", "csa_bin", "csa_mask", "err_soft",
+               "err_bin", "dice_oth");
     }
     if (json) fprintf(json, "{\"per_contrast\": {");
     double all_dice[64];
     for (int c = 0; c < nc; c++) {
-        double dice[64], csa[64], csab[64], csam[64], err[64], oth[64];
+        double dice[64], csa[64], csab[64], csam[64], err[64], errb[64], oth[64];
         int n = 0;
         for (int i = 0; i < e->n; i++)
             if (!strcmp(e->contrast[i], contrasts[c])) {
                 dice[n] = e->dice[i]; csa[n] = e->csa[i]; csab[n] = e->csa_bin[i]; csam[n] = e->csa_mask[i];
-                err[n] = e->csa_abs_err[i]; oth[n] = e->dice_other[i]; n++;
+                err[n] = e->csa_abs_err[i]; errb[n] = e->csa_abs_err_bin[i]; oth[n] = e->dice_other[i]; n++;
             }
         all_dice[c] = nanmean(dice, n);
         if (table)
-            printf("%-9s %4d %7.4f %9.2f %9.2f %9.2f %9.3f %9.4f\n", contrasts[c], n, nanmean(dice, n), nanmean(csa, n),
-                   nanmean(csab, n), nanmean(csam, n), nanmean(err, n), nanmean(oth, n));
+            printf("%-9s %4d %7.4f %9.2f %9.2f %9.2f %9.3f %9.3f %9.4f\n", contrasts[c], n, nanmean(dice, n), nanmean(csa, n),
+                   nanmean(csab, n), nanmean(csam, n), nanmean(err, n), nanmean(errb, n), nanmean(oth, n));
         if (json) {
             fprintf(json, "%s\"%s\": {\"n\": %d, ", c ? ", " : "", contrasts[c], n);
             jnum(json, "dice", nanmean(dice, n), 1);
@@ -140,6 +144,7 @@ void vt_softseg_report(const vt_softseg_eval *e, FILE *json, int table) {
             jnum(json, "csa_bin", nanmean(csab, n), 1);
             jnum(json, "csa_mask", nanmean(csam, n), 1);
             jnum(json, "csa_abs_err", nanmean(err, n), 1);
+            jnum(json, "csa_abs_err_bin", nanmean(errb, n), 1);
             jnum(json, "dice_other_rater", nanmean(oth, n), 0);
             fprintf(json, "}");
         }
