@@ -9,7 +9,100 @@
 #include <sys/stat.h>
 #include "args.h"
 #include "commands.h"
+#include "config.h"
 #include "ctbq.h"
+
+/* The config-file form (examples/ct_bone_quality/config; `vertebra train` passes it here):
+ * every key mirrors a command-line option. */
+static const vt_cfg_key schema[] = {
+    {"", "method", VT_CFG_ENUM, "ctbq", 0, 0, "ctbq", "the trainer this file is for (vertebra train)"},
+    {"", "mode", VT_CFG_ENUM, "mtl", 0, 0, "baseline|mtl|mtl_spl", "4-way baseline, multi-task, or multi-task + self-paced"},
+    {"", "seed", VT_CFG_INT, "0", 0, 9e18, NULL, "seed of the phantom, init, split and shuffling"},
+    {"", "threads", VT_CFG_INT, "2", 0, 1024, NULL, "CPU threads (0: all cores)"},
+    {"", "out", VT_CFG_STRING, "runs/ctbq", 0, 0, NULL, "run folder: config.resolved, metrics.jsonl, summary.json"},
+    {"data", "source", VT_CFG_ENUM, "phantom", 0, 0, "phantom", "built-in vertebra phantom (data/phantom_ct.h)"},
+    {"data", "size", VT_CFG_INT, "32", 16, 1024, NULL, "image side"},
+    {"data", "patients", VT_CFG_INT, "40", 3, 100000, NULL, "phantom patients"},
+    {"data", "vertebrae_per_patient", VT_CFG_INT, "4", 1, 1000, NULL, "vertebrae per patient"},
+    {"data", "slices_per_vertebra", VT_CFG_INT, "6", 1, 1000, NULL, "axial slices per vertebra"},
+    {"data", "p_posterolateral", VT_CFG_FLOAT, "0.4", 0, 1, NULL, "probability that a lesion involves the posterior elements"},
+    {"data", "val_fraction", VT_CFG_FLOAT, "0.2", 0, 0.9, NULL, "fraction of patients for validation"},
+    {"data", "test_fraction", VT_CFG_FLOAT, "0.2", 0, 0.9, NULL, "fraction of patients for test"},
+    {"model", "arch", VT_CFG_ENUM, "densenet121", 0, 0, "densenet121|densenet169|resnet18|resnet34|resnet50|vgg11_bn|vgg16_bn|smallcnn", "trunk"},
+    {"model", "embed", VT_CFG_INT, "128", 1, 65536, NULL, "trunk embedding width"},
+    {"model", "fusion_hidden", VT_CFG_INT, "16", 1, 65536, NULL, "fusion MLP hidden width"},
+    {"model", "fuse_features", VT_CFG_BOOL, "false", 0, 0, NULL, "the fusion MLP also sees the trunk embedding"},
+    {"loss", "w_blastic", VT_CFG_FLOAT, "1", 0, 1000, NULL, "loss weight of blastic?"},
+    {"loss", "w_lytic", VT_CFG_FLOAT, "1", 0, 1000, NULL, "loss weight of lytic?"},
+    {"loss", "w_quality", VT_CFG_FLOAT, "1", 0, 1000, NULL, "loss weight of the fused 4-way output"},
+    {"loss", "w_posterolateral", VT_CFG_FLOAT, "1", 0, 1000, NULL, "loss weight of posterolateral?"},
+    {"loss", "kendall", VT_CFG_BOOL, "false", 0, 0, NULL, "learned uncertainty weighting (Kendall et al. 2018)"},
+    {"spl", "scheme", VT_CFG_ENUM, "hard", 0, 0, "hard|linear|mixture", "self-paced weighting (mtl_spl)"},
+    {"spl", "start_fraction", VT_CFG_FLOAT, "0.5", 0.01, 1, NULL, "fraction of samples admitted in epoch 1"},
+    {"spl", "growth", VT_CFG_FLOAT, "0.15", 0, 1, NULL, "fraction added per epoch"},
+    {"spl", "mixture_ratio", VT_CFG_FLOAT, "0.5", 0.01, 0.99, NULL, "mixture: lambda2 / lambda"},
+    {"optim", "optimizer", VT_CFG_ENUM, "adam", 0, 0, "adam", "optimizer"},
+    {"optim", "lr", VT_CFG_FLOAT, "0.001", 0, 10, NULL, "learning rate"},
+    {"optim", "weight_decay", VT_CFG_FLOAT, "0", 0, 1, NULL, "L2 weight decay"},
+    {"optim", "batch", VT_CFG_INT, "32", 1, 65536, NULL, "batch size"},
+    {"optim", "epochs", VT_CFG_INT, "10", 1, 1000, NULL, "epochs"},
+    {"eval", "select", VT_CFG_STRING, "vertebra_macro_f1", 0, 0, NULL, "validation metric that picks the best epoch"},
+    {0},
+};
+
+/* `--config FILE [--set k=v]...`: the config becomes the command line, so both forms share
+ * one code path (and one set of checks). */
+static int config_to_args(int argc, char **argv, int *out_argc, char ***out_argv, vt_config **out_cfg) {
+    const char *path = NULL, *sets[64];
+    int n_sets = 0;
+    for (int i = 2; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--config")) path = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--set") && n_sets < 64) sets[n_sets++] = argv[++i];
+        else { fprintf(stderr, "vertebra ctbq: with --config only --set section.key=value may follow (got '%s')\n", argv[i]); return 2; }
+    }
+    vt_config *c = vt_config_load(schema, path, n_sets, sets);
+    if (!c) { fprintf(stderr, "vertebra ctbq: %s\n", vt_last_error()); return 2; }
+    static char buf[40][64];
+    static char *av[96];
+    int n = 0, b = 0;
+    av[n++] = argv[0];
+    av[n++] = argv[1];
+/* copies: the config is freed before the options are used (static av keeps them reachable) */
+#define OPT(flag, key) do { av[n++] = flag; av[n++] = strdup(vt_config_string(c, key)); } while (0)
+#define NUM(flag, fmt, val) do { av[n++] = flag; snprintf(buf[b], sizeof buf[b], fmt, val); av[n++] = buf[b++]; } while (0)
+    OPT("--mode", "mode"); OPT("--out", "out"); OPT("--arch", "model.arch"); OPT("--spl", "spl.scheme");
+    OPT("--select", "eval.select");
+    NUM("--seed", "%lld", (long long)vt_config_int(c, "seed"));
+    NUM("--threads", "%lld", (long long)vt_config_int(c, "threads"));
+    NUM("--size", "%lld", (long long)vt_config_int(c, "data.size"));
+    NUM("--patients", "%lld", (long long)vt_config_int(c, "data.patients"));
+    NUM("--vertebrae", "%lld", (long long)vt_config_int(c, "data.vertebrae_per_patient"));
+    NUM("--slices", "%lld", (long long)vt_config_int(c, "data.slices_per_vertebra"));
+    NUM("--p-postero", "%.17g", vt_config_float(c, "data.p_posterolateral"));
+    NUM("--val-frac", "%.17g", vt_config_float(c, "data.val_fraction"));
+    NUM("--test-frac", "%.17g", vt_config_float(c, "data.test_fraction"));
+    NUM("--embed", "%lld", (long long)vt_config_int(c, "model.embed"));
+    NUM("--fusion-hidden", "%lld", (long long)vt_config_int(c, "model.fusion_hidden"));
+    NUM("--w-blastic", "%.17g", vt_config_float(c, "loss.w_blastic"));
+    NUM("--w-lytic", "%.17g", vt_config_float(c, "loss.w_lytic"));
+    NUM("--w-quality", "%.17g", vt_config_float(c, "loss.w_quality"));
+    NUM("--w-postero", "%.17g", vt_config_float(c, "loss.w_posterolateral"));
+    NUM("--spl-start", "%.17g", vt_config_float(c, "spl.start_fraction"));
+    NUM("--spl-growth", "%.17g", vt_config_float(c, "spl.growth"));
+    NUM("--spl-mix", "%.17g", vt_config_float(c, "spl.mixture_ratio"));
+    NUM("--lr", "%.17g", vt_config_float(c, "optim.lr"));
+    NUM("--weight-decay", "%.17g", vt_config_float(c, "optim.weight_decay"));
+    NUM("--batch", "%lld", (long long)vt_config_int(c, "optim.batch"));
+    NUM("--epochs", "%lld", (long long)vt_config_int(c, "optim.epochs"));
+    if (vt_config_bool(c, "model.fuse_features")) av[n++] = "--fuse-features";
+    if (vt_config_bool(c, "loss.kendall")) av[n++] = "--kendall";
+#undef OPT
+#undef NUM
+    *out_argc = n;
+    *out_argv = av;
+    *out_cfg = c;
+    return 0;
+}
 
 static int fail(const char *what) {
     fprintf(stderr, "vertebra ctbq: %s\n", what);
@@ -23,6 +116,13 @@ static void print_row(const char *name, const vt_ctbq_level *l) {
 }
 
 int vt_cmd_ctbq(int argc, char **argv) {
+    vt_config *file_cfg = NULL;
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--config")) {
+            int rc = config_to_args(argc, argv, &argc, &argv, &file_cfg);
+            if (rc) return rc;
+            break;
+        }
     const char *mode = "mtl", *arch = "densenet121", *spl = "hard", *out = NULL, *select = "vertebra_macro_f1";
     int threads = 2, kendall = 0, fuse_features = 0;
     int64_t seed = 0;
@@ -64,11 +164,13 @@ int vt_cmd_ctbq(int argc, char **argv) {
         {"--spl-start", VT_ARG_FLOAT, &tc.loss.spl_start, "fraction of samples admitted in epoch 1 (default 0.5)", 0.01, 1},
         {"--spl-growth", VT_ARG_FLOAT, &tc.loss.spl_growth, "fraction added per epoch (default 0.15)", 0, 1},
         {"--spl-mix", VT_ARG_FLOAT, &tc.loss.spl_mix, "mixture: lambda2 / lambda (default 0.5)", 0.01, 0.99},
+        {"--p-postero", VT_ARG_FLOAT, &pc.p_posterolateral, "probability that a lesion involves the posterior elements (default 0.4)", 0, 1},
         {"--log-every", VT_ARG_INT64, &tc.log_every, "progress line every N steps off a terminal (default 20)", 1, 1e9},
     };
-    int rc = vt_args_parse("ctbq", "train the CT bone-quality method (baseline / MTL / MTL+SPL) on the vertebra phantom",
+    int rc = vt_args_parse("ctbq", "train the CT bone-quality method (baseline / MTL / MTL+SPL) on the vertebra phantom\n"
+                           "  (or: vertebra ctbq --config FILE [--set section.key=value]...; keys in examples/ct_bone_quality/config)",
                            argc, argv, 2, spec, (int)(sizeof spec / sizeof spec[0]));
-    if (rc) return rc == 1 ? 0 : rc;
+    if (rc) { vt_config_free(file_cfg); return rc == 1 ? 0 : rc; }
     int spl_mode = !strcmp(mode, "mtl_spl");
     if (!spl_mode && strcmp(mode, "mtl") && strcmp(mode, "baseline")) {
         fprintf(stderr, "vertebra ctbq: --mode: '%s' is not baseline, mtl or mtl_spl\n", mode);
@@ -88,6 +190,12 @@ int vt_cmd_ctbq(int argc, char **argv) {
         fprintf(stderr, "vertebra ctbq: %s: cannot create: %s\n", out, strerror(errno));
         return 1;
     }
+    if (file_cfg && out) { /* the run folder records exactly what ran */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/config.resolved", out);
+        if (vt_config_write(file_cfg, path) != VT_OK) fprintf(stderr, "vertebra ctbq: warning: %s\n", vt_last_error());
+    }
+    vt_config_free(file_cfg);
     vt_set_num_threads(threads);
     tc.loss.spl = spl_mode ? kind : VT_CTBQ_SPL_OFF;
     tc.loss.kendall = kendall;

@@ -17,6 +17,7 @@
 #include "png_io.h"
 
 static const vt_cfg_key det_schema[] = {
+    {"", "method", VT_CFG_ENUM, "detect", 0, 0, "detect", "the trainer this file is for (vertebra train)"},
     {"data", "source", VT_CFG_ENUM, "phantom", 0, 0, "phantom|csv", "radiograph phantoms, or a VinDr-SpineXR-style CSV + PNG folder"},
     {"data", "size", VT_CFG_INT, "128", 64, 1024, NULL, "image side after resizing (multiple of 32)"},
     {"data", "n_train", VT_CFG_INT, "400", 1, 1e7, NULL, "phantom training images"},

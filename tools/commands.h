@@ -8,6 +8,7 @@ int vt_cmd_bench(int argc, char **argv);
 int vt_cmd_phantom_export(int argc, char **argv);
 int vt_cmd_forward(int argc, char **argv);
 int vt_cmd_ctbq(int argc, char **argv);
+int vt_cmd_train(int argc, char **argv);
 int vt_cmd_detect(int argc, char **argv);
 int vt_cmd_predict_det(int argc, char **argv);
 int vt_cmd_imgcls(int argc, char **argv);

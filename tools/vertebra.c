@@ -12,6 +12,7 @@ static const struct {
     {"bench", vt_cmd_bench, "time a training step and inference side by side with PyTorch"},
     {"fmnist", vt_cmd_fmnist, "train the small CNN on Fashion-MNIST and report test accuracy"},
     {"phantom-export", vt_cmd_phantom_export, "write synthetic phantoms (xray, spect, cord, bone) as PNG / NIfTI + CSV"},
+    {"train", vt_cmd_train, "train with a config file: vertebra train examples/NAME/config [--set k=v]..."},
     {"ctbq", vt_cmd_ctbq, "CT bone quality (issue 5): baseline / multi-task / self-paced on the vertebra phantom"},
     {"detect", vt_cmd_detect, "lesion detection on radiographs (issue 7): FCOS + FPN, mAP@0.5"}, {"predict-det", vt_cmd_predict_det, "boxes on one radiograph: CSV, JSON, overlay PNG"},
     {"imgcls", vt_cmd_imgcls, "image classifier from a config (issue 5: --task spect | xray)"},

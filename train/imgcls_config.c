@@ -2,6 +2,7 @@
 #include "imgcls.h"
 
 const vt_cfg_key vt_imgcls_schema[] = {
+    {"", "method", VT_CFG_ENUM, "imgcls", 0, 0, "imgcls", "the trainer this file is for (vertebra train)"},
     {"run", "out", VT_CFG_STRING, "runs/imgcls", 0, 0, NULL, "run folder (created): metrics.jsonl, checkpoints, summary.json"},
     {"run", "resume", VT_CFG_STRING, "", 0, 0, NULL, "checkpoint.vtck to continue from (empty: a fresh run)"},
     {"run", "seed", VT_CFG_INT, "0", 0, 9e18, NULL, "seed of the phantom, split, init, shuffling and augmentation"},

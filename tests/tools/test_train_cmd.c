@@ -1,0 +1,56 @@
+/* test_train_cmd.c: `vertebra train CONFIG`: dispatch on the `method` line, clear errors for
+ * a missing/unknown method or a bad key (FILE:LINE), and a tiny CT bone-quality run through
+ * the example config with --set overrides writing config.resolved. */
+#include <stdlib.h>
+#include <sys/wait.h>
+#include "vt_test.h"
+
+static int sh(const char *script, char *out, size_t n) {
+    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "sh -c 'B=%s; D=$(mktemp -d); %s; rc=$?; rm -rf $D; exit $rc' 2>&1", bin, script);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t k = fread(out, 1, n - 1, p);
+    out[k] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(errors_name_the_file) {
+    static char out[1 << 14];
+    ck_assert_int_eq(sh("$B train", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "usage: vertebra train CONFIG") != NULL, "%s", out);
+    ck_assert_int_eq(sh("$B train $D/none", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "/none: cannot open") != NULL, "%s", out);
+    ck_assert_int_eq(sh("printf \"[run]\\nmethod = ctbq\\n\" > $D/c; $B train $D/c", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "no `method = NAME` line before the first [section]") != NULL, "%s", out);
+    ck_assert_int_eq(sh("printf \"# x\\nmethod = gan\\n\" > $D/c; $B train $D/c", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unknown method 'gan'") != NULL, "%s", out);
+    ck_assert_int_eq(sh("printf \"method = ctbq\\n[optim]\\nlr_sheduler = 3\\n\" > $D/c; $B train $D/c", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "/c:3: unknown key 'lr_sheduler' in [optim]") != NULL, "%s", out);
+}
+END_TEST
+
+START_TEST(example_config_runs) {
+    static char out[1 << 16];
+    int rc = sh("$B train examples/ct_bone_quality/config --set out=$D/r --set optim.epochs=1 --set data.patients=6 "
+                "--set data.slices_per_vertebra=2 --set model.arch=smallcnn --set threads=1 && ls $D/r && "
+                "grep -c \"^arch = smallcnn\" $D/r/config.resolved", out, sizeof out);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "summary.json") && strstr(out, "metrics.jsonl") && strstr(out, "config.resolved"), "%s", out);
+    ck_assert_msg(strstr(out, "test results (mtl_spl)") != NULL, "%s", out);
+}
+END_TEST
+
+static Suite *suite(void) {
+    Suite *s = suite_create("tools/train");
+    TCase *tc = tcase_create("train");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, errors_name_the_file);
+    tcase_add_test(tc, example_config_runs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+VT_TEST_MAIN(suite)
