@@ -41,8 +41,9 @@ int vt_cmd_mdseg(int argc, char **argv) {
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout);
-        if (i + 1 >= argc || (strcmp(a, "--config") && strcmp(a, "--set") && strcmp(a, "--out"))) {
-            fprintf(stderr, "vertebra mdseg: %s '%s'\n", i + 1 >= argc && a[0] == '-' ? "missing value after" : "unknown argument", a);
+        int known = !strcmp(a, "--config") || !strcmp(a, "--set") || !strcmp(a, "--out");
+        if (!known || i + 1 >= argc) {
+            fprintf(stderr, "vertebra mdseg: %s '%s'\n", known ? "missing value after" : "unknown argument", a);
             return usage(stderr);
         }
         const char *v = argv[++i];
