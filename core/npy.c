@@ -47,7 +47,8 @@ vt_tensor *vt_npy_load(const char *path) {
     if (!hdr || fread(hdr, 1, hlen, f) != hlen) { vt_error("%s: truncated header", path); goto done; }
     const char *d = strstr(hdr, "'descr'");
     char kind = 0; int size = 0, big = 0;
-    if (d && (d = strchr(d + 7, '\'')) ) {
+    /* d[1], d[2] checked before d[2], d[3] are read: the header may end right after the quote */
+    if (d && (d = strchr(d + 7, '\'')) && d[1] && d[2]) {
         big = d[1] == '>';
         kind = d[2];
         size = d[3] - '0';
@@ -67,7 +68,10 @@ vt_tensor *vt_npy_load(const char *path) {
     fseek(f, 0, SEEK_END);
     long fsize = ftell(f);
     fseek(f, here, SEEK_SET);
-    if (fsize - here < n * size) { vt_error("%s: truncated data (%lld elements expected)", path, (long long)n); goto done; }
+    if (here < 0 || fsize < here || n > (fsize - here) / size) { /* n * size may overflow */
+        vt_error("%s: truncated data (%lld elements expected)", path, (long long)n);
+        goto done;
+    }
     raw = malloc((size_t)(n ? n : 1) * (size_t)size);
     if (!raw || fread(raw, (size_t)size, (size_t)n, f) != (size_t)n) { vt_error("%s: cannot read data", path); goto done; }
     t = ndim ? vt_tensor_new(ndim, shape) : vt_tensor_new(1, (int64_t[]){1});
