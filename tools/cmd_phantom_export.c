@@ -9,6 +9,7 @@
 #include "nifti.h"
 #include "phantom_bone.h"
 #include "phantom_cord.h"
+#include "phantom_ct.h"
 #include "phantom_spect.h"
 #include "phantom_xray.h"
 #include "png_io.h"
@@ -55,6 +56,39 @@ static FILE *open_csv(const char *dir, const char *name, const char *header) {
     if (!f) { vt_error("%s: cannot create: %s", p, strerror(errno)); return NULL; }
     fprintf(f, "%s\n", header);
     return f;
+}
+
+/* images/ct_<index>.png (axial slices, values 0..1.5 mapped to 0..255) and labels.csv:
+ * image_id, class (0 normal, 1 blastic, 2 lytic, 3 mixed), blastic, lytic, posterolateral
+ * (0/1 per vertebra), visible (this slice shows a lesion), vertebra_id, patient_id.
+ * --n is the number of patients, each with 4 vertebrae of 6 slices. */
+static int export_ct(const options *o) {
+    vt_phantom_vertebra_config c;
+    vt_phantom_vertebra_config_default(&c);
+    c.n_patients = (int)o->n;
+    if (o->size) c.size = o->size;
+    c.seed = (uint64_t)o->seed;
+    vt_phantom_slices p;
+    if (vt_phantom_vertebrae_make(&c, &p) != VT_OK) return fail();
+    char dir[4096], path[8300];
+    snprintf(dir, sizeof dir, "%s/images", o->out);
+    int rc = make_dir(dir);
+    FILE *lab = rc ? NULL : open_csv(o->out, "labels.csv",
+                                     "image_id,class,blastic,lytic,posterolateral,visible,vertebra_id,patient_id");
+    if (!lab) rc = -1;
+    int64_t n = p.quality->numel, S = c.size;
+    for (int64_t i = 0; i < n && !rc; i++) {
+        snprintf(path, sizeof path, "%s/ct_%06lld.png", dir, (long long)i);
+        if (write_plane(path, p.images->data + i * S * S, (int)S, (int)S, 0, 1.5f)) { rc = -1; break; }
+        fprintf(lab, "ct_%06lld,%d,%d,%d,%d,%d,%d,p%03d\n", (long long)i, (int)p.quality->data[i],
+                (int)p.blastic->data[i], (int)p.lytic->data[i], (int)p.posterolateral->data[i],
+                (int)p.visible->data[i], (int)p.vertebra->data[i], (int)p.patient->data[i]);
+    }
+    if (lab && fclose(lab)) rc = -1;
+    if (!rc) printf("phantom-export: %lld CT slices (%d patients x %d vertebrae x %d slices) in %s/images, labels.csv\n",
+                    (long long)n, c.n_patients, c.vertebrae_per_patient, c.slices_per_vertebra, o->out);
+    vt_phantom_slices_free(&p);
+    return rc ? fail() : 0;
 }
 
 /* images/<id>.png, labels.csv (image_id,label) and annotations.csv in the VinDr-SpineXR
@@ -188,11 +222,11 @@ static int export_bone(const options *o) {
 int vt_cmd_phantom_export(int argc, char **argv) {
     options o = {.kind = NULL, .out = NULL, .n = 8, .abnormal = -1, .contrast = -1, .noise = -1};
     const vt_arg spec[] = {
-        {"--kind", VT_ARG_STR, &o.kind, "xray | spect | cord | bone (required)", 1, 0},
+        {"--kind", VT_ARG_STR, &o.kind, "ct | xray | spect | cord | bone (required)", 1, 0},
         {"--out", VT_ARG_STR, &o.out, "output folder (created)", 1, 0},
-        {"--n", VT_ARG_INT64, &o.n, "images (cord: subjects; bone: images per domain), default 8", 1, 100000},
+        {"--n", VT_ARG_INT64, &o.n, "images (ct: patients; cord: subjects; bone: images per domain), default 8", 1, 100000},
         {"--seed", VT_ARG_INT64, &o.seed, "seed (default 0)", 0, 9.2e18},
-        {"--size", VT_ARG_INT, &o.size, "image size (xray 128, bone 64 by default; 0 = default)", 0, 1024},
+        {"--size", VT_ARG_INT, &o.size, "image size (ct 32, xray 128, bone 64 by default; 0 = default)", 0, 1024},
         {"--abnormal", VT_ARG_FLOAT, &o.abnormal, "fraction of abnormal / positive images (xray, spect; default 0.5)", 0, 1},
         {"--contrast", VT_ARG_FLOAT, &o.contrast, "lesion / hot-spot visibility multiplier (xray, spect; default 1)", 0.1, 3},
         {"--noise", VT_ARG_FLOAT, &o.noise, "noise std (xray; default 0.03)", 0, 0.5},
@@ -206,10 +240,11 @@ int vt_cmd_phantom_export(int argc, char **argv) {
         return 2;
     }
     if (make_dir(o.out)) return 1;
+    if (!strcmp(o.kind, "ct")) return export_ct(&o);
     if (!strcmp(o.kind, "xray")) return export_xray(&o);
     if (!strcmp(o.kind, "spect")) return export_spect(&o);
     if (!strcmp(o.kind, "cord")) return export_cord(&o);
     if (!strcmp(o.kind, "bone")) return export_bone(&o);
-    fprintf(stderr, "vertebra phantom-export: --kind '%s' is not xray, spect, cord or bone\n", o.kind);
+    fprintf(stderr, "vertebra phantom-export: --kind '%s' is not ct, xray, spect, cord or bone\n", o.kind);
     return 2;
 }
