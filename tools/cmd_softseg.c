@@ -50,9 +50,12 @@ int vt_cmd_softgt(int argc, char **argv) {
 
 static void softseg_usage(FILE *f) {
     fprintf(f, "usage: vertebra softseg [--config FILE] [--set section.key=value]... [--out DIR] [--evaluate CKPT]\n"
+               "                        [--resume CKPT]\n"
                "  trains the soft cord segmentation UNet (soft GT + Adaptive Wing, or binary GT + Dice) on the cord\n"
                "  phantom or the SCT subject, evaluates Dice / CSA per contrast on held-out data and writes\n"
-               "  DIR/config.resolved, DIR/metrics.jsonl, DIR/model.vtck, DIR/results.json.\n"
+               "  DIR/config.resolved, DIR/metrics.jsonl, DIR/model.vtck (weights + optimizer + RNG, after every\n"
+               "  epoch), DIR/results.json, TensorBoard events, DIR/plots/*.png, DIR/overlays/epoch_NNN.png.\n"
+               "  --resume CKPT (short for --set run.resume=CKPT) continues a run from CKPT's next epoch.\n"
                "  --out DIR is short for --set out=DIR. --evaluate CKPT skips training and evaluates that\n"
                "  checkpoint on the config's held-out data. Keys:\n\n");
     vt_config_doc(vt_softseg_schema(), f);
@@ -60,12 +63,12 @@ static void softseg_usage(FILE *f) {
 
 int vt_cmd_softseg(int argc, char **argv) {
     const char *config = NULL, *sets[MAX_SETS + 1], *evaluate = NULL;
-    char out_set[4200];
+    char out_set[4200], resume_set[4200];
     int n_sets = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { softseg_usage(stdout); return 0; }
-        if (i + 1 >= argc || (strcmp(a, "--config") && strcmp(a, "--set") && strcmp(a, "--out") && strcmp(a, "--evaluate"))) {
+        if (i + 1 >= argc || (strcmp(a, "--config") && strcmp(a, "--set") && strcmp(a, "--out") && strcmp(a, "--evaluate") && strcmp(a, "--resume"))) {
             fprintf(stderr, "vertebra softseg: unexpected '%s'\n", a);
             softseg_usage(stderr);
             return 2;
@@ -75,6 +78,10 @@ int vt_cmd_softseg(int argc, char **argv) {
         else if (!strcmp(a, "--evaluate")) evaluate = v;
         else if (n_sets == MAX_SETS) { fprintf(stderr, "vertebra softseg: more than %d overrides\n", MAX_SETS); return 2; }
         else if (!strcmp(a, "--set")) sets[n_sets++] = v;
+        else if (!strcmp(a, "--resume")) {
+            snprintf(resume_set, sizeof resume_set, "run.resume=%s", v);
+            sets[n_sets++] = resume_set;
+        }
         else {
             snprintf(out_set, sizeof out_set, "out=%s", v);
             sets[n_sets++] = out_set;
@@ -106,11 +113,15 @@ int vt_cmd_softseg(int argc, char **argv) {
     int64_t ntr = 0, nte = 0;
     for (int i = 0; i < d.n; i++) { ntr += d.vol[i].train_hi - d.vol[i].train_lo; nte += d.vol[i].test_hi - d.vol[i].test_lo; }
     printf("vertebra softseg: %s, %d volumes, slices %lldx%lld at %.2fx%.2f mm, %lld train / %lld test slices; "
-           "UNet2D depth %d width %d, %s head; GT %s, loss %s; Adam lr %g, batch %d, %d epochs, %d threads\n",
+           "UNet%s depth %d width %d, %s head; GT %s, loss %s; Adam lr %g, batch %d, %d epochs, %d threads\n",
            o.source_sct ? "SCT subject" : "cord phantom", d.n, (long long)d.height, (long long)d.width, o.spacing[0],
-           o.spacing[1], (long long)ntr, (long long)nte, o.depth, o.base_width, o.clamp_head ? "clamp" : "sigmoid",
+           o.spacing[1], (long long)ntr, (long long)nte, o.dims3d ? "3D" : "2D", o.depth, o.base_width, o.clamp_head ? "clamp" : "sigmoid",
            o.soft_gt ? "soft" : "binary", vt_config_string(c, "loss.loss"), (double)o.lr, o.batch, o.epochs,
            vt_get_num_threads());
+    if (o.dims3d)
+        printf("  3D patches %lldx%lldx%lld (z, y, x), %d per epoch, foreground probability %.2f; sliding window 50 %% "
+               "overlap, %s weights\n", (long long)o.patch[0], (long long)o.patch[1], (long long)o.patch[2],
+               o.patches_per_epoch, (double)o.fg_prob, o.gaussian_window ? "Gaussian" : "uniform");
     fflush(stdout);
     vt_seed(o.seed);
     vt_softseg_result r = {0};

@@ -17,6 +17,8 @@
 #define VT_SOFTSEG_H
 
 #include "config.h"
+#include "dataset.h"
+#include "optim.h"
 #include "model.h"
 #include "nifti.h"
 
@@ -50,6 +52,11 @@ typedef struct vt_softseg_options {
     /* model */
     int depth, base_width, clamp_head;   /* clamp_head: no head, output clamped to [0, 1] */
     int instance_norm;
+    int dims3d;            /* 0: UNet2D on axial slices, 1: UNet3D on patches */
+    int64_t patch[3];      /* 3D patch (D, H, W) = (z, y, x) voxels, multiples of 2^depth */
+    float fg_prob;         /* 3D: probability that a patch is centred on a foreground voxel */
+    int patches_per_epoch; /* 3D: patches drawn per epoch */
+    int gaussian_window;   /* 3D sliding window: 1 Gaussian (sigma = patch / 8), 0 uniform weights */
     /* training */
     int soft_gt;           /* 1: soft GT for every contrast, 0: each contrast's binary mask */
     vt_softseg_loss loss;
@@ -58,6 +65,8 @@ typedef struct vt_softseg_options {
     float threshold;       /* binarisation for Dice */
     uint64_t seed;
     int log_every;
+    char resume[1024];     /* run.resume: a model.vtck to continue from ("" : fresh run) */
+    int overlays;          /* write RUN/overlays/epoch_NNN.png after every epoch */
 } vt_softseg_options;
 
 /* Fills o from a resolved config (vt_config_load with vt_softseg_schema()). */
@@ -105,19 +114,31 @@ typedef struct vt_softseg_result {
     int epochs_done;
 } vt_softseg_result;
 
-/* Trains on the train slices of every volume (all contrasts mixed); out_dir (may be NULL)
- * receives metrics.jsonl (one line per epoch) and model.vtck (after each epoch). */
+/* Trains on the train slices of every volume (all contrasts mixed; 2D: shuffled slices,
+ * 3D: o->patches_per_epoch patches per epoch from vt_dataset_patches over the training
+ * z-range of every volume, foreground-oversampled with o->fg_prob, sample k of epoch e
+ * drawn from vt_loader_sample_rng(seed, e, k)). out_dir (may be NULL) receives
+ * metrics.jsonl (one line per epoch: train loss, held-out Dice), model.vtck (after each
+ * epoch: weights, Adam state, next epoch, RNG streams), TensorBoard events, plots/ (PNG)
+ * curves and overlays/epoch_NNN.png. With o->resume set, the run continues from that
+ * checkpoint's next epoch bit-identically (metrics.jsonl appended). */
 vt_status vt_softseg_train(vt_model *m, const vt_softseg_options *o, const vt_softseg_data *d,
                            const char *out_dir, vt_softseg_result *res);
 
 /* A checkpoint holding the parameters and, as text, what predict needs to rebuild the
- * model and its preprocessing (depth, base_width, norm, head, spacing). */
+ * model and its preprocessing (depth, base_width, norm, head, spacing, dims, patch,
+ * window). */
 vt_status vt_softseg_save(const vt_model *m, const vt_softseg_options *o, const char *path);
+/* The same plus the run state (optimizer state and step, next epoch, global RNG and the
+ * 2D shuffle stream): what vt_softseg_train needs to resume. opt may be NULL (weights only). */
+vt_status vt_softseg_save_run(const vt_model *m, const vt_softseg_options *o, vt_optim *opt, int next_epoch,
+                              const vt_rng *shuffle, const char *path);
 /* Rebuilds the model saved by vt_softseg_save; fills the model fields and spacing of o. */
 vt_model *vt_softseg_load(const char *path, vt_softseg_options *o);
 
-/* Prediction on prepared (D, H, W) slices: a heap tensor (D, H, W) in [0, 1]; H and W are
- * padded to a multiple of 2^depth internally and cropped back. */
+/* Prediction on a prepared (D, H, W) volume: a heap tensor (D, H, W) in [0, 1]. 2D: slice
+ * by slice, H and W padded to a multiple of 2^depth internally and cropped back; 3D:
+ * vt_softseg_sliding_window with o->patch and o->gaussian_window. */
 vt_tensor *vt_softseg_predict_prepared(vt_model *m, const vt_softseg_options *o,
                                        const vt_tensor *image);
 /* Prediction in the input geometry: image (D, H, W) as loaded with its affine -> a heap
@@ -125,6 +146,27 @@ vt_tensor *vt_softseg_predict_prepared(vt_model *m, const vt_softseg_options *o,
 vt_tensor *vt_softseg_predict_volume(vt_model *m, const vt_softseg_options *o,
                                      const vt_tensor *image, const double affine[4][4],
                                      float threshold);
+
+/* ---- 3D patches (softseg_patch.c) ------------------------------------------------------ */
+/* Sliding-window inference of a 3D model over image (D, H, W): windows of size patch
+ * (D, H, W) at 50 % overlap (stride patch / 2, the last window flush with the end; an axis
+ * shorter than the patch is zero-padded at its end), each window's output weighted by a
+ * separable Gaussian (gaussian != 0: sigma = patch / 8 per axis as in nnU-Net, floored at
+ * 1e-3 of the peak) or uniformly, and the weighted sum divided by the summed weights. A
+ * volume equal to one patch gives the plain forward. Returns a heap (D, H, W) tensor. */
+vt_tensor *vt_softseg_sliding_window(vt_model *m, int clamp_head, const vt_tensor *image, const int64_t patch[3],
+                                     int gaussian);
+/* The 3D training patches: one patch dataset over the training z-range of every volume
+ * with training slices (image (1, pd, ph, pw), target = soft GT or binary mask). */
+vt_dataset *vt_softseg_patch_dataset(const vt_softseg_options *o, const vt_softseg_data *d);
+
+/* ---- overlays (softseg_overlay.c) ------------------------------------------------------ */
+/* An RGB PNG of one (h, w) slice magnified by scale: the image in grey (min-max over the
+ * slice), the soft prediction (values in [0, 1]) blended in as red with opacity 0.6 x p,
+ * and the contour of gt >= 0.5 (pixels of the mask with a 4-neighbour outside) in green.
+ * Rows run as stored, so anterior is at the bottom for RAS+ slices. */
+vt_status vt_softseg_overlay_png(const char *path, const float *image, const float *pred, const float *gt,
+                                 int h, int w, int scale);
 
 /* ---- evaluation (softseg_eval.c) ------------------------------------------------------ */
 typedef struct vt_softseg_eval {

@@ -9,6 +9,8 @@ static const vt_cfg_key SCHEMA[] = {
     {"", "seed", VT_CFG_INT, "0", 0, 1e9, NULL, "seed of the phantom, the weights and the shuffling"},
     {"", "threads", VT_CFG_INT, "2", 0, 1024, NULL, "CPU threads (0: all cores)"},
     {"", "out", VT_CFG_STRING, "runs/softseg", 0, 0, NULL, "run folder (created; --out overrides)"},
+    {"", "overlays", VT_CFG_BOOL, "true", 0, 0, NULL, "write RUN/overlays/epoch_NNN.png (a held-out slice) after every epoch"},
+    {"run", "resume", VT_CFG_STRING, "", 0, 0, NULL, "a model.vtck of an earlier run to continue from (its next epoch; --resume CKPT)"},
     {"data", "source", VT_CFG_ENUM, "phantom", 0, 0, "phantom|sct", "cord phantom or the SCT subject folder"},
     {"data", "sct_dir", VT_CFG_STRING, "../shared/data/sct", 0, 0, NULL, "folder with t2/, t2s/, mt/ (source = sct)"},
     {"data", "subjects", VT_CFG_INT, "4", 2, 1000, NULL, "phantom subjects (x 4 contrasts)"},
@@ -22,7 +24,11 @@ static const vt_cfg_key SCHEMA[] = {
     {"data", "spacing_z", VT_CFG_FLOAT, "0", 0, 50, NULL, "training spacing along the cord (mm); 0 keeps each volume's"},
     {"data", "test_z_fraction", VT_CFG_FLOAT, "0.3", 0.05, 0.95, NULL,
      "sct (one subject): top fraction of every volume's axial slices held out for testing"},
-    {"model", "dims", VT_CFG_ENUM, "2d", 0, 0, "2d", "UNet on axial slices (3D patches: not implemented yet)"},
+    {"data", "fg_prob", VT_CFG_FLOAT, "0.5", 0, 1, NULL, "3d: probability that a patch is centred on a cord voxel"},
+    {"model", "dims", VT_CFG_ENUM, "2d", 0, 0, "2d|3d", "UNet2D on axial slices, or UNet3D on patches"},
+    {"model", "patch_z", VT_CFG_INT, "16", 4, 512, NULL, "3d patch along the cord (voxels; multiple of 2^depth)"},
+    {"model", "patch_y", VT_CFG_INT, "32", 4, 512, NULL, "3d patch posterior-anterior (voxels; multiple of 2^depth)"},
+    {"model", "patch_x", VT_CFG_INT, "32", 4, 512, NULL, "3d patch left-right (voxels; multiple of 2^depth)"},
     {"model", "depth", VT_CFG_INT, "2", 1, 5, NULL, "UNet downsamplings"},
     {"model", "base_width", VT_CFG_INT, "8", 1, 256, NULL, "channels of the first UNet stage"},
     {"model", "norm", VT_CFG_ENUM, "batch", 0, 0, "batch|instance", "UNet normalisation"},
@@ -31,7 +37,10 @@ static const vt_cfg_key SCHEMA[] = {
     {"loss", "loss", VT_CFG_ENUM, "adapwing", 0, 0, "adapwing|mse|dice", "Adaptive Wing (paper), MSE or soft Dice"},
     {"optim", "lr", VT_CFG_FLOAT, "0.002", 1e-7, 1, NULL, "Adam learning rate"},
     {"optim", "batch", VT_CFG_INT, "16", 1, 4096, NULL, "slices per step"},
+    {"optim", "patches_per_epoch", VT_CFG_INT, "64", 1, 1000000, NULL, "3d: random patches per epoch"},
     {"optim", "epochs", VT_CFG_INT, "6", 1, 10000, NULL, "passes over the training slices"},
+    {"eval", "window", VT_CFG_ENUM, "gaussian", 0, 0, "gaussian|uniform",
+     "3d sliding-window weights at 50 % overlap: Gaussian (sigma = patch / 8) or uniform"},
     {"eval", "threshold", VT_CFG_FLOAT, "0.5", 0.01, 0.99, NULL, "binarisation threshold for Dice"},
     {NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
@@ -66,5 +75,20 @@ vt_status vt_softseg_options_from_config(const vt_config *c, vt_softseg_options 
     o->threshold = (float)vt_config_float(c, "eval.threshold");
     o->seed = (uint64_t)vt_config_int(c, "seed");
     o->log_every = 20;
+    o->dims3d = vt_config_enum(c, "model.dims") == 1;
+    o->patch[0] = vt_config_int(c, "model.patch_z");
+    o->patch[1] = vt_config_int(c, "model.patch_y");
+    o->patch[2] = vt_config_int(c, "model.patch_x");
+    o->fg_prob = (float)vt_config_float(c, "data.fg_prob");
+    o->patches_per_epoch = (int)vt_config_int(c, "optim.patches_per_epoch");
+    o->gaussian_window = vt_config_enum(c, "eval.window") == 0;
+    o->overlays = vt_config_bool(c, "overlays");
+    snprintf(o->resume, sizeof o->resume, "%s", vt_config_string(c, "run.resume"));
+    int64_t mult = (int64_t)1 << o->depth;
+    if (o->dims3d)
+        for (int a = 0; a < 3; a++)
+            if (o->patch[a] % mult)
+                return vt_error("softseg config: model.patch_%c = %lld is not a multiple of 2^depth = %lld", "zyx"[a],
+                                (long long)o->patch[a], (long long)mult);
     return VT_OK;
 }
