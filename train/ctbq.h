@@ -12,9 +12,14 @@
  * learned s_t = log sigma_t^2. Self-paced learning re-weights each sub-task's per-sample
  * losses (weights from that sub-task's losses against a threshold lambda, see below).
  *
- * The SPL and Kendall pieces are implemented here (vt_ctbq_spl_*) because losses/
- * losses_extra.h declared the shared versions but had no implementation yet; semantics
- * follow that header (HARD: l < lambda, lambda just above the k-th smallest loss). */
+ * Self-paced weights come from losses/losses_extra.h (vt_spl_weights,
+ * vt_spl_lambda_for_fraction: the one SPL implementation of the tree; same closed forms
+ * as Kumar et al. 2010 / Jiang et al. 2014, see losses/self_paced.c).
+ *
+ * Runs (vt_ctbq_train with out_dir): RUN/metrics.jsonl, RUN/summary.json, RUN/checkpoint.vtck
+ * (everything to resume bit-identically, written every epoch and on SIGINT/SIGTERM) and
+ * RUN/best.vtck (weights of the best epoch). Both checkpoints carry cfg->config_text (the
+ * command's resolved config) so `vertebra ctbq --evaluate / --predict` rebuild the model. */
 #ifndef VT_CTBQ_H
 #define VT_CTBQ_H
 
@@ -22,6 +27,7 @@
 #include "classification.h"
 #include "model.h"
 #include "phantom_ct.h"
+#include "safetensors.h"
 
 /* ---- model ------------------------------------------------------------------------- */
 typedef enum { VT_CTBQ_BASELINE = 0, VT_CTBQ_MTL } vt_ctbq_kind;
@@ -64,19 +70,9 @@ vt_status vt_ctbq_forward(vt_ctbq_model *m, vt_tensor *x, int training, vt_ctbq_
 /* ---- self-paced learning ------------------------------------------------------------ */
 typedef enum { VT_CTBQ_SPL_OFF = 0, VT_CTBQ_SPL_HARD, VT_CTBQ_SPL_LINEAR, VT_CTBQ_SPL_MIXTURE } vt_ctbq_spl;
 
-/* Per-sample weights w (n) for losses l (n) at threshold lambda (> 0):
- *   HARD     1 if l < lambda else 0                          (Kumar et al. 2010)
- *   LINEAR   max(0, 1 - l / lambda)                          (Jiang et al. 2014)
- *   MIXTURE  1 if l <= lambda2, 0 if l >= lambda, zeta / l - zeta / lambda between,
- *            lambda2 = mix lambda (0 < mix < 1), zeta = lambda lambda2 / (lambda - lambda2)
- *   OFF      1 */
-vt_status vt_ctbq_spl_weights(const float *loss, int64_t n, vt_ctbq_spl kind, float lambda,
-                              float mix, float *w);
-/* fraction of the samples admitted at epoch e (1-based): min(1, start + growth (e - 1)) */
+/* fraction of the samples admitted at epoch e (1-based): min(1, start + growth (e - 1))
+ * (vt_spl_fraction of losses_extra.h with a 1-based epoch) */
 double vt_ctbq_spl_fraction(double start, double growth, int epoch);
-/* lambda just above the k-th smallest loss, k = ceil(fraction n) >= 1, so HARD admits the
- * k easiest samples. fraction in (0, 1]. */
-float vt_ctbq_spl_lambda(const float *loss, int64_t n, double fraction);
 
 /* ---- loss --------------------------------------------------------------------------- */
 typedef struct vt_ctbq_loss_config {
@@ -94,7 +90,9 @@ void vt_ctbq_loss_config_default(vt_ctbq_loss_config *c);
  * parts[4] (may be NULL) get the unweighted mean losses blastic, lytic, quality,
  * posterolateral (NAN for the baseline's missing heads). SPL: per sub-task, lambda is set
  * from that sub-task's per-sample losses in the batch so that the fraction of epoch `epoch`
- * is admitted (vt_ctbq_spl_lambda), and the weighted mean sum(w l) / N is used. */
+ * is admitted (vt_spl_lambda_for_fraction: just above the k-th smallest loss, k = ceil(f N)),
+ * weights vt_spl_weights (MIXTURE: lambda2 = spl_mix lambda), and the weighted mean
+ * sum(w l) / N is used. */
 vt_tensor *vt_ctbq_loss(vt_ctbq_model *m, const vt_ctbq_output *o, vt_tensor *quality,
                         vt_tensor *blastic, vt_tensor *lytic, vt_tensor *postero,
                         const vt_ctbq_loss_config *c, int epoch, double parts[4]);
@@ -133,6 +131,9 @@ vt_status vt_ctbq_evaluate(vt_ctbq_model *m, const vt_phantom_slices *d, const i
  * vertebra_macro_sensitivity; NAN for an unknown name */
 double vt_ctbq_metric(const vt_ctbq_eval *e, const char *name);
 int vt_ctbq_metric_known(const char *name);
+/* An evaluation as one JSON object (no newline; NaN as null), as in summary.json's "test";
+ * malloc'd (free it), NULL when out of memory. mtl: include the posterolateral head. */
+char *vt_ctbq_eval_json(const vt_ctbq_eval *e, int mtl);
 
 /* ---- training ----------------------------------------------------------------------- */
 typedef struct vt_ctbq_train_config {
@@ -141,14 +142,22 @@ typedef struct vt_ctbq_train_config {
     uint64_t seed;            /* shuffling */
     int64_t log_every;
     const char *select;       /* validation metric that picks the best epoch */
-    const char *out_dir;      /* metrics.jsonl and summary.json; NULL: none */
+    const char *out_dir;      /* metrics.jsonl, summary.json, checkpoint.vtck, best.vtck; NULL: none */
     vt_ctbq_loss_config loss;
+    int patience;             /* early stopping: epochs without improvement of select; 0: off */
+    double min_delta;         /* an improvement must exceed the best by more than this */
+    const char *resume;       /* checkpoint.vtck to continue from; NULL / "": a fresh run */
+    const char *config_text;  /* stored in the checkpoints (rebuilds the model); NULL: "" */
+    int64_t interrupt_after_steps; /* tests: raise(SIGINT) after this many steps; 0: never */
 } vt_ctbq_train_config;
 
 void vt_ctbq_train_config_default(vt_ctbq_train_config *c);
 
 typedef struct vt_ctbq_result {
     int best_epoch, epochs_done;
+    int stopped_early;        /* patience ran out */
+    int interrupted;          /* SIGINT / SIGTERM: checkpoint.vtck saved after a whole step */
+    int resumed_from;         /* epoch the run continued at (0: fresh) */
     double best_val, seconds, first_loss, last_loss;
     vt_ctbq_eval val, test;   /* val of the best epoch, test with its weights */
 } vt_ctbq_result;
@@ -160,9 +169,31 @@ vt_status vt_ctbq_split_by_patient(const vt_phantom_slices *d, double val_frac, 
                                    uint64_t seed, int64_t *idx[3], int64_t n[3]);
 
 /* Adam training with per-epoch validation; keeps the weights of the best epoch on
- * cfg->select, restores them, and evaluates on test. */
+ * cfg->select (vt_imgcls_tracker: ties and NaN never improve, patience), restores them, and
+ * evaluates val and test with them. On SIGINT / SIGTERM the current step finishes,
+ * checkpoint.vtck is written (epoch, batch cursor, shuffle stream before the epoch's
+ * permutation, Adam state, best-so-far weights and score) and VT_ERR is returned with
+ * res->interrupted = 1. Resuming (cfg->resume) with the same options ends with the same
+ * weights and metrics, bit for bit, as the uninterrupted run. */
 vt_status vt_ctbq_train(vt_ctbq_model *m, const vt_ctbq_train_config *cfg,
                         const vt_phantom_slices *d, int64_t *const idx[3], const int64_t n[3],
                         vt_ctbq_result *res);
+
+/* ---- weights and inference (ctbq_weights.c) ----------------------------------------- */
+/* Transfer learning: fills the trunk from a safetensors file. File keys, after removing
+ * strip_prefix (NULL/"": none) from those starting with it, are the trunk's parameter
+ * names (torchvision names for the zoo trunks, conv1/bn1/conv2/bn2/fc1 for smallcnn); the
+ * trunk's last layer (the projection to the embedding: densenet "classifier.", resnet "fc.",
+ * vgg "classifier.6.", smallcnn "fc2.") and the heads ("head.", "fusion.", "loss.") keep
+ * their fresh initialisation. Error if no tensor loads; rep (may be NULL) gets the counts. */
+vt_status vt_ctbq_load_pretrained(vt_ctbq_model *m, const char *path, const char *strip_prefix,
+                                  vt_load_report *rep);
+/* The prefixes vt_ctbq_load_pretrained skips for this model (NULL-terminated, static). */
+const char *const *vt_ctbq_pretrained_skips(const vt_ctbq_model *m);
+
+/* One image x (1, 1, size, size) -> probs[7]: P(normal, blastic, lytic, mixed) (softmax of
+ * the 4-way output, sums to 1), then sigmoid of the blastic?, lytic? and posterolateral?
+ * heads (NAN for the baseline, which has none). Eval mode, no grad. */
+vt_status vt_ctbq_predict(vt_ctbq_model *m, const vt_tensor *x, float probs[7]);
 
 #endif

@@ -1,10 +1,12 @@
 /* ctbq_loss.c: the multi-task loss of the CT bone-quality method with self-paced
- * per-sample weights and optional Kendall uncertainty weighting (see ctbq.h). */
+ * per-sample weights (losses/losses_extra.h's vt_spl_*) and optional Kendall uncertainty
+ * weighting (see ctbq.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ctbq.h"
 #include "losses.h"
+#include "losses_extra.h"
 
 void vt_ctbq_loss_config_default(vt_ctbq_loss_config *c) {
     *c = (vt_ctbq_loss_config){.w_blastic = 1.f, .w_lytic = 1.f, .w_quality = 1.f, .w_postero = 1.f,
@@ -12,59 +14,27 @@ void vt_ctbq_loss_config_default(vt_ctbq_loss_config *c) {
                                .spl_mix = 0.5f};
 }
 
-vt_status vt_ctbq_spl_weights(const float *loss, int64_t n, vt_ctbq_spl kind, float lambda,
-                              float mix, float *w) {
-    if (kind != VT_CTBQ_SPL_OFF && !(lambda > 0.f)) return vt_error("spl weights: lambda %g must be > 0", (double)lambda);
-    if (kind == VT_CTBQ_SPL_MIXTURE && !(mix > 0.f && mix < 1.f))
-        return vt_error("spl weights: mixture ratio %g must be in (0, 1)", (double)mix);
-    float l2 = lambda * mix, zeta = lambda * l2 / (lambda - l2);
-    for (int64_t i = 0; i < n; i++) {
-        float l = loss[i];
-        switch (kind) {
-        case VT_CTBQ_SPL_HARD: w[i] = l < lambda ? 1.f : 0.f; break;
-        case VT_CTBQ_SPL_LINEAR: w[i] = l < lambda ? 1.f - l / lambda : 0.f; break;
-        case VT_CTBQ_SPL_MIXTURE: w[i] = l <= l2 ? 1.f : l >= lambda ? 0.f : zeta / l - zeta / lambda; break;
-        case VT_CTBQ_SPL_OFF: w[i] = 1.f; break;
-        default: return vt_error("spl weights: unknown scheme %d", (int)kind);
-        }
-    }
-    return VT_OK;
-}
-
 double vt_ctbq_spl_fraction(double start, double growth, int epoch) {
-    double f = start + growth * (epoch - 1);
-    return f < 1.0 ? f : 1.0;
-}
-
-static int cmp_float(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-float vt_ctbq_spl_lambda(const float *loss, int64_t n, double fraction) {
-    if (n < 1) return NAN;
-    float *s = malloc(sizeof(float) * (size_t)n);
-    if (!s) return NAN;
-    memcpy(s, loss, sizeof(float) * (size_t)n);
-    qsort(s, (size_t)n, sizeof(float), cmp_float);
-    int64_t k = (int64_t)ceil(fraction * (double)n - 1e-9);
-    k = k < 1 ? 1 : k > n ? n : k;
-    float kth = s[k - 1];
-    free(s);
-    /* just above: HARD's strict l < lambda then admits the k-th too */
-    return nextafterf(kth > 0.f ? kth : 0.f, INFINITY);
+    return vt_spl_fraction(start, growth, 0.0, epoch - 1); /* growth 0: the additive schedule */
 }
 
 /* mean of w * l (N) where w are the SPL weights of l's values at this epoch's fraction */
 static vt_tensor *self_paced(vt_tensor *l, const vt_ctbq_loss_config *c, int epoch) {
     double f = vt_ctbq_spl_fraction(c->spl_start, c->spl_growth, epoch);
     if (c->spl == VT_CTBQ_SPL_OFF || f >= 1.0) return vt_mean(l, 0, NULL, 0);
-    int64_t n = l->numel;
-    vt_tensor *w = vt_tensor_empty(VT_DIMS(n));
-    if (!w) return NULL;
-    float lambda = vt_ctbq_spl_lambda(l->data, n, f);
-    if (vt_ctbq_spl_weights(l->data, n, c->spl, lambda, c->spl_mix, w->data) != VT_OK) return NULL;
-    return vt_mean(vt_mul(l, w), 0, NULL, 0); /* sum(w l) / N: dropped samples still count in N */
+    if (c->spl == VT_CTBQ_SPL_MIXTURE && !(c->spl_mix > 0.f && c->spl_mix < 1.f)) {
+        vt_error("ctbq loss: spl mixture ratio %g must be in (0, 1)", (double)c->spl_mix);
+        return NULL;
+    }
+    float lambda;
+    if (vt_spl_lambda_for_fraction(l, f < 1e-6 ? 1e-6 : f, &lambda) != VT_OK) return NULL; /* >= 1 sample */
+    vt_spl_scheme s = c->spl == VT_CTBQ_SPL_HARD ? VT_SPL_HARD : c->spl == VT_CTBQ_SPL_LINEAR ? VT_SPL_LINEAR : VT_SPL_MIXTURE;
+    float lambda2 = lambda * c->spl_mix;
+    /* all admitted losses 0: lambda is the smallest subnormal and lambda2 rounds to 0; no
+     * float lies strictly between them, so HARD gives exactly the MIXTURE weights */
+    if (s == VT_SPL_MIXTURE && !(lambda2 > 0.f && lambda2 < lambda)) s = VT_SPL_HARD;
+    vt_tensor *w = vt_spl_weights(l, s, lambda, lambda2); /* (N), no graph */
+    return w ? vt_mean(vt_mul(l, w), 0, NULL, 0) : NULL; /* sum(w l) / N: dropped samples still count in N */
 }
 
 vt_tensor *vt_ctbq_loss(vt_ctbq_model *m, const vt_ctbq_output *o, vt_tensor *quality,
