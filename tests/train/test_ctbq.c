@@ -536,7 +536,7 @@ START_TEST(command_evaluate_predict_and_sigint) {
     if (pid == 0) { execl("/bin/sh", "sh", "-c", args, (char *)NULL); _exit(127); }
     snprintf(path, sizeof path, "%s/sig/checkpoint.vtck", dir);
     struct stat sb;
-    for (int i = 0; i < 3000 && stat(path, &sb) != 0; i++) usleep(2000);
+    for (int i = 0; i < 15000 && stat(path, &sb) != 0; i++) usleep(2000); /* handler installed by then */
     ck_assert_int_eq(kill(pid, SIGINT), 0);
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
