@@ -79,6 +79,17 @@ static png_structp new_reader(const char *path, read_ctx *ctx, png_infop *info) 
     last_warning[0] = 0;
     png_set_read_fn(png, ctx, on_read);
     png_set_sig_bytes(png, 8);
+    /* libpng 1.6.39 allocates a text chunk by its declared length before reading it (its
+     * chunk_malloc_max is not applied there): a 100-byte file declaring a 1 GB tEXt asked for
+     * 1 GB (found by tests/fuzz/fuzz_png.c). The pixels never depend on the ancillary chunks
+     * (no gamma / colour-profile correction, see png_io.h), so all but tRNS are skipped unread
+     * into memory; unknown chunks too. */
+    static const png_byte skipped[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0"
+                                      "sBIT\0sCAL\0sPLT\0sRGB\0sTER\0tEXt\0tIME\0zTXt";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skipped, (int)(sizeof skipped / 5));
+    png_set_chunk_malloc_max(png, 8000000);
+    png_set_chunk_cache_max(png, 1000);
     return png;
 }
 

@@ -218,6 +218,29 @@ START_TEST(npy_descr_at_header_end) {
 }
 END_TEST
 
+/* Regression: a PNG declaring a 1 GB tEXt chunk (length 0x4000001d) in a 60-byte file made
+ * libpng 1.6.39 malloc 1 GB before reading it; text chunks are now skipped unread. The
+ * allocation itself is caught under SAN=1 by the ASan limit set below. */
+START_TEST(png_huge_text_chunk) {
+    if (!vt_png_supported()) return;
+    static const char bad[] =
+        "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x07\x00\x00\x00\x05"
+        "\x10\x06\x00\x00\x00\xd9\x0a\x2a\x9b\x40\x00\x00\x1dtEXtComment\x00vertebra";
+    char path[512];
+    ck_assert_msg(vt_fuzz_write_temp("text.png", bad, sizeof bad - 1, path, sizeof path), "tmp");
+    ck_assert_ptr_null(vt_png_load(path, NULL, NULL));
+    ck_assert_msg(strstr(vt_last_error(), "bad PNG") != NULL, "%s", vt_last_error());
+    remove(path);
+}
+END_TEST
+
+/* Under ASan (SAN=1): any single allocation over 512 MB is a failure of this suite (no
+ * reader may size a buffer from a lying header), not a silent success. */
+#if defined(__SANITIZE_ADDRESS__)
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "max_allocation_size_mb=512"; }
+#endif
+
 static Suite *suite(void) {
     Suite *s = suite_create("fuzz_corpus");
     TCase *tc = tcase_create("readers");
@@ -227,6 +250,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, png_corpus);
     tcase_add_test(tc, csv_corpus);
     tcase_add_test(tc, npy_descr_at_header_end);
+    tcase_add_test(tc, png_huge_text_chunk);
     suite_add_tcase(s, tc);
     return s;
 }
