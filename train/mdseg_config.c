@@ -2,6 +2,7 @@
 #include "mdseg.h"
 
 const vt_cfg_key vt_mdseg_schema[] = {
+    {"", "method", VT_CFG_ENUM, "mdseg", 0, 0, "mdseg", "the trainer this file is for (vertebra train)"},
     {"run", "mode", VT_CFG_ENUM, "seg", 0, 0, "seg|pretrain", "seg: train the segmentation model; pretrain: train the encoder classifier and write encoder.safetensors"},
     {"run", "out", VT_CFG_STRING, "runs/mdseg", 0, 0, NULL, "run folder (created): config.resolved, metrics.jsonl, checkpoint.vtck, summary.json"},
     {"run", "seed", VT_CFG_INT, "0", 0, 9e18, NULL, "seed of the phantoms, init, sampler"},
