@@ -9,7 +9,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -D_GNU_SOURCE -Icore -Idata \
  *     tests/fuzz/fuzz_csv.c build/fuzz/libvertebra.a -lopenblas -lpng -lz -lm -o build/fuzz/fuzz_csv
  *   mkdir -p build/fuzz/csv_corpus && printf 'image,label,patient_id\na.png,1,p1\n' > build/fuzz/csv_corpus/l.csv
- *   build/fuzz/fuzz_csv -max_total_time=60 build/fuzz/csv_corpus
+ *   build/fuzz/fuzz_csv -max_total_time=60 -malloc_limit_mb=64 build/fuzz/csv_corpus
  * tests/data/test_fuzz_corpus.c includes this file (with VT_FUZZ_NO_ENTRY) and drives it
  * with a few hundred deterministic mutations of valid files in every `make test`.
  *

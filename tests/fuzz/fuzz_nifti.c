@@ -11,7 +11,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -D_GNU_SOURCE -Icore -Idata \
  *     tests/fuzz/fuzz_nifti.c build/fuzz/libvertebra.a -lopenblas -lpng -lz -lm -o build/fuzz/fuzz_nifti
  *   mkdir -p build/fuzz/nifti_corpus && cp tests/fixtures/nifti_syn_n2_u1.nii build/fuzz/nifti_corpus/
- *   build/fuzz/fuzz_nifti -max_total_time=60 -rss_limit_mb=2048 build/fuzz/nifti_corpus
+ *   build/fuzz/fuzz_nifti -max_total_time=60 -malloc_limit_mb=64 -rss_limit_mb=2048 build/fuzz/nifti_corpus
  * tests/data/test_fuzz_corpus.c includes this file (with VT_FUZZ_NO_ENTRY) and drives it
  * with a few hundred deterministic mutations of valid files in every `make test`.
  *

@@ -7,7 +7,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -D_GNU_SOURCE -Icore \
  *     tests/fuzz/fuzz_npy.c build/fuzz/libvertebra.a -lopenblas -lpng -lz -lm -o build/fuzz/fuzz_npy
  *   mkdir -p build/fuzz/npy_corpus && cp tests/fixtures/relu.x0.npy build/fuzz/npy_corpus/
- *   build/fuzz/fuzz_npy -max_total_time=60 build/fuzz/npy_corpus
+ *   build/fuzz/fuzz_npy -max_total_time=60 -malloc_limit_mb=64 build/fuzz/npy_corpus
  * tests/data/test_fuzz_corpus.c includes this file (with VT_FUZZ_NO_ENTRY) and drives it
  * with a few hundred deterministic mutations of valid files in every `make test`.
  *

@@ -10,7 +10,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -D_GNU_SOURCE -Icore -Idata \
  *     tests/fuzz/fuzz_png.c build/fuzz/libvertebra.a -lopenblas -lpng -lz -lm -o build/fuzz/fuzz_png
  *   mkdir -p build/fuzz/png_corpus && cp tests/fixtures/png_*.png build/fuzz/png_corpus/
- *   build/fuzz/fuzz_png -max_total_time=60 build/fuzz/png_corpus
+ *   build/fuzz/fuzz_png -max_total_time=60 -malloc_limit_mb=64 build/fuzz/png_corpus
  * tests/data/test_fuzz_corpus.c includes this file (with VT_FUZZ_NO_ENTRY) and drives it
  * with a few hundred deterministic mutations of valid files in every `make test`.
  *
