@@ -10,9 +10,14 @@
 #include "cpu_kernels.h"
 
 /* expf without a libm call so the loops below vectorise (Cephes polynomial, ~1 ulp on the
- * inputs softmax produces: x - max <= 0). Below -87.3 it returns ~1e-38 instead of 0. */
+ * inputs softmax produces: x - max <= 0). Below -87.3 it returns ~1e-38 instead of 0; NaN
+ * stays NaN (a NaN logit must give a NaN loss, which the training loops stop or skip on). */
 static inline float fast_expf(float x) {
-    x = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
+    const float in = x;
+    /* NaN fails both comparisons and becomes the lower bound here (no NaN reaches the int
+     * conversion below, which would be undefined); it is given back at the end */
+    x = x > -87.33654f ? x : -87.33654f;
+    x = x < 88.72283f ? x : 88.72283f;
     /* n = round(x / ln 2) by the 1.5 * 2^23 trick (floorf would block vectorisation) */
     float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
     float r = x - n * 0.693359375f;
@@ -25,7 +30,7 @@ static inline float fast_expf(float x) {
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.f;
     union { int32_t i; float f; } scale = {.i = ((int32_t)n + 127) << 23}; /* 2^n */
-    return p * scale.f;
+    return in == in ? p * scale.f : in;
 }
 
 #define TILE 256 /* inner positions per tile: three float[TILE] stay in L1 */
