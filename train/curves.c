@@ -231,6 +231,20 @@ vt_status vt_curves_plot(const vt_curves *c, const char *const *tags, int n_tags
     return st;
 }
 
+/* bookkeeping fields of metrics.jsonl that are not curves worth a plot */
+static int is_bookkeeping(const char *tag) {
+    static const char *const names[] = {"seconds", "epoch", "step", "lr_step"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(tag, names[i])) return 1;
+    size_t n = strlen(tag);
+    static const char *const suffixes[] = {"_samples", "_slices", "_seconds", "_count"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n >= k && !strcmp(tag + n - k, suffixes[i])) return 1;
+    }
+    return 0;
+}
+
 vt_status vt_curves_plot_all(const vt_curves *c, const char *dir) {
     if (!c || !dir) return vt_error("curves: NULL argument");
     size_t cap = strlen(dir) + 64 + 1024;
@@ -240,6 +254,7 @@ vt_status vt_curves_plot_all(const vt_curves *c, const char *dir) {
     vt_status st = VT_OK;
     int n_loss = 0;
     for (int i = 0; i < c->n && st == VT_OK; i++) {
+        if (is_bookkeeping(c->c[i].tag)) continue;
         int m = snprintf(path, cap, "%s/curve_", dir);
         for (const char *t = c->c[i].tag; *t && m < (int)cap - 8; t++)
             path[m++] = isalnum((unsigned char)*t) || *t == '-' || *t == '_' ? *t : '_';
