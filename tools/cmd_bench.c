@@ -91,7 +91,9 @@ static void run_peer(const char *python, const char *script, const char *model, 
     memset(r, 0, sizeof *r);
     if (access(script, R_OK) != 0) { snprintf(note, n, "PyTorch peer %s not found (--peer PATH)", script); return; }
     char cmd[2048], line[4096] = {0};
-    snprintf(cmd, sizeof cmd, "%s %s %s %d 2>/dev/null", python, script, model, threads);
+    /* the peer runs with its own default OpenMP wait policy, not the one vertebra set for itself */
+    snprintf(cmd, sizeof cmd, "%s%s %s %s %d 2>/dev/null", getenv("VT_SET_OMP_WAIT_POLICY") ? "env -u OMP_WAIT_POLICY " : "",
+             python, script, model, threads);
     fflush(stdout);
     FILE *f = popen(cmd, "r");
     if (!f) { snprintf(note, n, "PyTorch peer: cannot run %s", python); return; }

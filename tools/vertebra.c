@@ -1,7 +1,22 @@
 /* vertebra.c: the command-line program: dispatch to sub-commands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "commands.h"
+
+/* OpenMP threads that finish a parallel region spin-wait for the next one by default. On
+ * few cores, with OpenBLAS's OpenMP regions and ours alternating thousands of times a step,
+ * the spinning threads took the cores from the working ones: DenseNet-121 trained 5x slower
+ * (800 vs 161 ms per step on 2 cores, bench/RESULTS.md), ResNet-18 1.6x; the small CNN gains
+ * 7% from spinning. libgomp reads OMP_WAIT_POLICY once, before main, so when the user has
+ * not chosen a policy the program restarts itself once with "passive". */
+static void prefer_passive_openmp_waits(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    setenv("VT_SET_OMP_WAIT_POLICY", "1", 1); /* child programs (the bench's PyTorch peer) get their default back */
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on with spinning */
+}
 
 static const struct {
     const char *name;
@@ -30,6 +45,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    prefer_passive_openmp_waits(argv);
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { usage(stdout); return 0; }
     for (int i = 0; i < N_COMMANDS; i++)
