@@ -43,12 +43,31 @@ START_TEST(example_config_runs) {
 }
 END_TEST
 
+/* --resume RUN_DIR: reruns RUN_DIR/config.resolved from the last checkpoint (here: one more
+ * epoch of a finished one-epoch run); trainers without resume say so. */
+START_TEST(resume_a_run_folder) {
+    static char out[1 << 16];
+    int rc = sh("$B train examples/ct_bone_quality/config --set out=$D/r --set optim.epochs=1 --set data.patients=6 "
+                "--set data.slices_per_vertebra=2 --set model.arch=smallcnn --set threads=1 > $D/a.log 2>&1 && "
+                "$B train --resume $D/r --set optim.epochs=2; echo rc=$?; wc -l < $D/r/metrics.jsonl; "
+                "$B train --resume $D/none; echo rc_none=$?; "
+                "printf \"method = detect\\n\" > $D/d.cfg; mkdir $D/det; cp $D/d.cfg $D/det/config.resolved; "
+                "$B train --resume $D/det; echo rc_det=$?", out, sizeof out);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "rc=0") && strstr(out, "test results (mtl_spl)"), "%s", out);
+    ck_assert_msg(strstr(out, "\n2\n") != NULL, "metrics.jsonl should have 2 epochs: %s", out);
+    ck_assert_msg(strstr(out, "/none/config.resolved: cannot open") && strstr(out, "rc_none=2"), "%s", out);
+    ck_assert_msg(strstr(out, "the detect trainer cannot resume a run yet") && strstr(out, "rc_det=2"), "%s", out);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("tools/train");
     TCase *tc = tcase_create("train");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, errors_name_the_file);
     tcase_add_test(tc, example_config_runs);
+    tcase_add_test(tc, resume_a_run_folder);
     suite_add_tcase(s, tc);
     return s;
 }
