@@ -13,6 +13,7 @@
 #include "imgcls.h"   /* vt_imgcls_tracker: best epoch + patience */
 #include "optim.h"
 #include "progress.h"
+#include "run_watch.h"
 
 void vt_ctbq_train_config_default(vt_ctbq_train_config *c) {
     *c = (vt_ctbq_train_config){.epochs = 10, .batch = 32, .eval_batch = 128, .lr = 1e-3f,
@@ -260,6 +261,7 @@ vt_status vt_ctbq_train(vt_ctbq_model *m, const vt_ctbq_train_config *cfg,
         snprintf(ck_path, sizeof ck_path, "%s/checkpoint.vtck", cfg->out_dir);
         snprintf(best_path, sizeof best_path, "%s/best.vtck", cfg->out_dir);
     }
+    vt_tb_writer *tb = st == VT_OK ? vt_run_watch_open(cfg->out_dir) : NULL; /* NULL out_dir: none */
     int64_t steps = (n[0] + cfg->batch - 1) / cfg->batch, steps_run = 0;
     vt_progress prog;
     vt_progress_begin(&prog, stdout, steps * (cfg->epochs >= pos.epoch ? cfg->epochs - pos.epoch + 1 : 0), cfg->log_every);
@@ -337,7 +339,19 @@ vt_status vt_ctbq_train(vt_ctbq_model *m, const vt_ctbq_train_config *cfg,
             if (js) put_json(metrics, js);
             free(js);
             fflush(metrics);
+            vt_run_watch_plots(cfg->out_dir);
         }
+        static const char *const part_tags[4] = {"epoch/train_blastic", "epoch/train_lytic", "epoch/train_quality", "epoch/train_posterolateral"};
+        vt_run_watch_scalar(tb, "epoch/train_loss", ep, pos.loss_sum / (double)n[0]);
+        for (int k = 0; k < 4; k++) vt_run_watch_scalar(tb, part_tags[k], ep, pos.part_sum[k] / (double)n[0]);
+        vt_run_watch_scalar(tb, "epoch/spl_fraction", ep, frac);
+        vt_run_watch_scalar(tb, "val/loss", ep, ev.loss);
+        vt_run_watch_scalar(tb, "val/slice_accuracy", ep, ev.slice.sum.accuracy);
+        vt_run_watch_scalar(tb, "val/vertebra_mean_accuracy", ep, ev.vertebra_mean.sum.accuracy);
+        vt_run_watch_scalar(tb, "val/vertebra_mean_macro_f1", ep, ev.vertebra_mean.sum.macro.f1);
+        char tag[128];
+        snprintf(tag, sizeof tag, "val/%s", cfg->select);
+        vt_run_watch_scalar(tb, tag, ep, score);
         pos.epoch = ep + 1, pos.loss_sum = 0;
         memset(pos.part_sum, 0, sizeof pos.part_sum);
         if (cfg->out_dir && (st = save_ckpt(ck_path, cfg, m, opt, &pos, &t, &bw)) != VT_OK) break;
@@ -348,6 +362,7 @@ vt_status vt_ctbq_train(vt_ctbq_model *m, const vt_ctbq_train_config *cfg,
         }
     }
     vt_progress_end(&prog);
+    vt_run_watch_close(tb);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     res->seconds = vt_now() - t_start;

@@ -9,6 +9,7 @@
 #include "det.h"
 #include "optim.h"
 #include "progress.h"
+#include "run_watch.h"
 
 void vt_det_train_config_default(vt_det_train_config *c) {
     memset(c, 0, sizeof *c);
@@ -145,6 +146,7 @@ vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_de
         snprintf(path, sizeof path, "%s/metrics.jsonl", c->out_dir);
         if (!(metrics = fopen(path, "w"))) st = vt_error("%s: cannot create: %s", path, strerror(errno));
     }
+    vt_tb_writer *tb = st == VT_OK ? vt_run_watch_open(c->out_dir) : NULL; /* NULL out_dir: none */
     vt_rng shuffle, augr;
     vt_rng_init(&shuffle, c->seed);
     vt_rng_init(&augr, c->seed ^ 0xa96e11ull);
@@ -206,9 +208,17 @@ vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_de
             if (do_eval) { fprintf(metrics, ", \"val\": {"); write_aps(metrics, &ev, K); fprintf(metrics, "}"); }
             fprintf(metrics, "}\n");
             fflush(metrics);
+            vt_run_watch_plots(c->out_dir);
         }
+        vt_run_watch_scalar(tb, "epoch/train_loss", ep, sums[0] / n);
+        vt_run_watch_scalar(tb, "epoch/train_focal", ep, sums[1] / n);
+        vt_run_watch_scalar(tb, "epoch/train_giou", ep, sums[2] / n);
+        vt_run_watch_scalar(tb, "epoch/train_centerness", ep, sums[3] / n);
+        vt_run_watch_scalar(tb, "epoch/lr", ep, vt_optim_get_lr(opt));
+        if (do_eval) vt_run_watch_scalar(tb, "val/map50", ep, ev.map);
     }
     vt_progress_end(&prog);
+    vt_run_watch_close(tb);
     res->seconds = vt_now() - t_start;
     if (st == VT_OK && res->best_epoch > 0) {
         memcpy(vt_params_values(m->params), best, sizeof(float) * (size_t)np);

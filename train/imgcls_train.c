@@ -15,6 +15,7 @@
 #include "optim.h"
 #include "plot.h"
 #include "progress.h"
+#include "run_watch.h"
 
 void vt_imgcls_tracker_init(vt_imgcls_tracker *t, int patience, double min_delta) {
     *t = (vt_imgcls_tracker){.best = -INFINITY, .patience = patience, .min_delta = min_delta};
@@ -209,6 +210,7 @@ static vt_status train_epochs(const vt_config *c, vt_model *m, const vt_imgcls_d
     snprintf(best_path, sizeof best_path, "%s/best.vtck", dir);
     FILE *metrics = st == VT_OK ? fopen(path, *resume ? "a" : "w") : NULL;
     if (st == VT_OK && !metrics) st = vt_error("%s: cannot create: %s", path, strerror(errno));
+    vt_tb_writer *tb = st == VT_OK ? vt_run_watch_open(dir) : NULL; /* a resume adds a file; TensorBoard merges */
     vt_progress prog;
     vt_progress_begin(&prog, log, steps * (epochs - first + 1), vt_config_int(c, "run.log_every"));
     r->best_epoch = t.best_epoch, r->best_val = t.best, r->epochs_done = first - 1;
@@ -275,12 +277,22 @@ static vt_status train_epochs(const vt_config *c, vt_model *m, const vt_imgcls_d
         jnum(metrics, score);
         fprintf(metrics, ", \"best\": %s}\n", improved ? "true" : "false");
         fflush(metrics);
+        vt_run_watch_plots(dir);
+        vt_run_watch_scalar(tb, "epoch/train_loss", ep, seen ? loss_sum / (double)seen : NAN);
+        vt_run_watch_scalar(tb, "epoch/train_accuracy", ep, seen ? (double)correct / (double)seen : NAN);
+        vt_run_watch_scalar(tb, "epoch/lr", ep, vt_optim_get_lr(opt));
+        vt_run_watch_scalar(tb, "val/loss", ep, ev.loss);
+        vt_run_watch_scalar(tb, "val/accuracy", ep, ev.accuracy);
+        vt_run_watch_scalar(tb, "val/auroc", ep, ev.auroc);
+        snprintf(path, sizeof path, "val/%s", metric);
+        vt_run_watch_scalar(tb, path, ep, score);
         vt_imgcls_eval_free(&ev);
     }
     vt_progress_end(&prog);
     r->best_epoch = t.best_epoch, r->best_val = t.best;
     r->stopped_early = st == VT_OK && vt_imgcls_tracker_should_stop(&t) && r->epochs_done < epochs;
     if (r->stopped_early) fprintf(log, "early stop: %d epochs without improvement of val %s\n", t.bad_epochs, metric);
+    vt_run_watch_close(tb);
     if (metrics && fclose(metrics) != 0 && st == VT_OK) st = vt_error("metrics.jsonl: write failed");
     vt_optim_free(opt);
     vt_loader_free(loader);

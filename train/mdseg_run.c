@@ -12,6 +12,7 @@
 #include "optim.h"
 #include "phantom_ct.h"
 #include "progress.h"
+#include "run_watch.h"
 #include "safetensors.h"
 
 #define TEST_SEED_SALT 0x9e3779b97f4a7c15ull /* held-out images come from another phantom seed */
@@ -100,6 +101,7 @@ static vt_status run_pretrain(const vt_config *c, const char *out, vt_mdseg_resu
     FILE *metrics = NULL;
     if (!opt || !perm || !bidx) st = VT_ERR;
     if (st == VT_OK) st = open_in(out, "metrics.jsonl", &metrics);
+    vt_tb_writer *tb = st == VT_OK ? vt_run_watch_open(out) : NULL;
     vt_rng rng;
     vt_rng_init(&rng, seed * 7 + 3);
     double t0 = vt_now();
@@ -149,7 +151,11 @@ static vt_status run_pretrain(const vt_config *c, const char *out, vt_mdseg_resu
         put_num(metrics, res->pretrain_accuracy);
         fprintf(metrics, ", \"seconds\": %.3f}\n", vt_now() - t0);
         fflush(metrics);
+        vt_run_watch_plots(out);
+        vt_run_watch_scalar(tb, "epoch/train_loss", ep, sum / (double)n_train);
+        vt_run_watch_scalar(tb, "val/heldout_accuracy", ep, res->pretrain_accuracy);
     }
+    vt_run_watch_close(tb);
     res->seconds = vt_now() - t0;
     if (st == VT_OK) {
         char path[4096], meta[256];
@@ -241,6 +247,7 @@ static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *r
     if (st == VT_OK && !(opt = vt_adam_new(m->params, (float)vt_config_float(c, "train.lr"), 0.9f, 0.999f, 1e-8f, 0.f))) st = VT_ERR;
     if (st == VT_OK) st = vt_mdseg_sampler_init(&smp, train.domain, train.n, nd, batch, seed * 5 + 1);
     if (st == VT_OK && out) st = open_in(out, "metrics.jsonl", &metrics);
+    vt_tb_writer *tb = st == VT_OK ? vt_run_watch_open(out) : NULL; /* NULL out: none */
     res->n_domains = nd;
     memcpy(res->phantom, ph, sizeof ph);
     int64_t steps = st == VT_OK ? vt_mdseg_sampler_steps(&smp) : 0;
@@ -304,10 +311,22 @@ static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *r
             put_dice(metrics, res);
             fputs("}\n", metrics);
             fflush(metrics);
+            vt_run_watch_plots(out);
         }
+        vt_run_watch_scalar(tb, "epoch/loss", ep, sum[0] / steps);
+        vt_run_watch_scalar(tb, "epoch/ce", ep, sum[1] / steps);
+        vt_run_watch_scalar(tb, "epoch/contrastive", ep, sum[2] / steps);
+        vt_run_watch_scalar(tb, "epoch/prior", ep, sum[3] / steps);
+        for (int d = 0; d < nd; d++)
+            for (int k = 1; k < VT_MDSEG_CLASSES; k++) {
+                char tag[128];
+                snprintf(tag, sizeof tag, "heldout_dice/%s_%s", vt_bone_domain_names[ph[d]], k == 1 ? "body" : "posterior");
+                vt_run_watch_scalar(tb, tag, ep, res->dice[d][k]);
+            }
         if (out && (st = save_checkpoint(out, m, opt, ep, c)) != VT_OK) break;
     }
     vt_progress_end(&prog);
+    vt_run_watch_close(tb);
     res->seconds = vt_now() - t0;
     if (st == VT_OK && out) {
         char path[4096];

@@ -14,6 +14,7 @@
 #include "ctbq.h"
 #include "losses.h"
 #include "optim.h"
+#include "run_watch_check.h"
 #include "vt_test.h"
 
 static vt_phantom_slices make(int patients, int vpp, int slices, int size, float p_post, uint64_t seed) {
@@ -299,6 +300,7 @@ START_TEST(command_errors_and_a_tiny_run) {
     while (fgets(out, sizeof out, f)) lines++;
     fclose(f);
     ck_assert_int_eq(lines, 2);
+    assert_run_is_watchable(dir, "loss.png");
     snprintf(args, sizeof args, "rm -rf %s", dir);
     ck_assert_int_eq(system(args), 0);
 }

@@ -11,6 +11,7 @@
 #include "det.h"
 #include "optim.h"
 #include "png_io.h"
+#include "run_watch_check.h"
 #include "vt_test.h"
 
 START_TEST(nms_hand_cases) {
@@ -263,6 +264,27 @@ START_TEST(checkpoint_and_predict_outputs) {
 }
 END_TEST
 
+/* one epoch into a run folder: TensorBoard events and plots/loss.png for a watching user */
+START_TEST(run_folder_has_events_and_curves) {
+    vt_set_num_threads(2);
+    vt_detector *m = tiny_detector();
+    vt_det_data d;
+    ck_assert_msg(vt_det_data_phantom(2, 64, 1.0f, 3, &d) == VT_OK, "%s", vt_last_error());
+    char dir[] = "/tmp/vt_detect_run_XXXXXX", cmd[256];
+    ck_assert(mkdtemp(dir) != NULL);
+    vt_det_train_config c;
+    vt_det_train_config_default(&c);
+    c.epochs = 1, c.batch = 2, c.eval_batch = 2, c.log_every = 1000000, c.out_dir = dir;
+    vt_det_result r;
+    ck_assert_msg(vt_det_train(m, &c, &d, &d, &r) == VT_OK, "%s", vt_last_error());
+    assert_run_is_watchable(dir, "loss.png");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    vt_det_data_free(&d);
+    vt_detector_free(m);
+}
+END_TEST
+
 START_TEST(bad_options_give_messages) {
     vt_detector_config c;
     vt_detector_config_default(&c);
@@ -293,6 +315,7 @@ static Suite *detect_suite(void) {
     tcase_add_test(t, augmented_batch_moves_boxes);
     tcase_add_test(t, training_steps_reduce_loss);
     tcase_add_test(t, checkpoint_and_predict_outputs);
+    tcase_add_test(t, run_folder_has_events_and_curves);
     tcase_add_test(t, bad_options_give_messages);
     suite_add_tcase(s, t);
     return s;

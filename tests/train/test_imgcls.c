@@ -11,6 +11,7 @@
 #include "loader.h"
 #include "losses.h"
 #include "optim.h"
+#include "run_watch_check.h"
 #include "vt_test.h"
 
 static char tmpdir[256];
@@ -152,6 +153,8 @@ START_TEST(run_writes_summary_and_stops_early) {
         snprintf(path, sizeof path, "%s/run/%s", tmpdir, files[i]);
         ck_assert_msg(access(path, R_OK) == 0, "%s missing", path);
     }
+    snprintf(path, sizeof path, "%s/run", tmpdir);
+    assert_run_is_watchable(path, "loss.png");
     /* predict from best.vtck: probabilities of an image of another size sum to 1 */
     snprintf(path, sizeof path, "%s/run/best.vtck", tmpdir);
     vt_config *pc;

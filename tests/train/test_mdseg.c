@@ -14,6 +14,7 @@
 #include "mdseg.h"
 #include "optim.h"
 #include "safetensors.h"
+#include "run_watch_check.h"
 #include "vt_test.h"
 
 START_TEST(sampler_balances_domains) {
@@ -319,6 +320,8 @@ START_TEST(end_to_end_pretrain_then_transfer_contrastive_prior) {
     ck_assert_int_eq(r.n_domains, 3);
     for (int d = 0; d < 3; d++) ck_assert(r.dice[d][0] >= 0 && r.dice[d][0] <= 1);
     ck_assert_int_eq(file_lines(seg, "metrics.jsonl"), 2);
+    assert_run_is_watchable(dir, "loss.png"); /* the pretraining run */
+    assert_run_is_watchable(seg, "loss.png");
     ck_assert_int_eq(file_lines(seg, "summary.json"), 1);
     ck_assert_int_gt(file_lines(seg, "config.resolved"), 10);
     char path[700];
