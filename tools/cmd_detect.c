@@ -1,6 +1,6 @@
 /* cmd_detect.c: `vertebra detect --config FILE [--set k=v]...` trains the FCOS lesion
  * detector (issue 7) on radiograph phantoms or VinDr-style CSV + PNG data, writing
- * config.resolved, metrics.jsonl, best.vtck and summary.json into the run dir;
+ * config.resolved, metrics.jsonl, checkpoint.vtck (resume: run.resume), best.vtck and summary.json into the run dir;
  * `vertebra predict-det --checkpoint C --in IMG.png --out DIR` writes detections.csv,
  * detections.json and overlay.png (box outlines in class colours). */
 #include <errno.h>
@@ -55,6 +55,7 @@ static const vt_cfg_key det_schema[] = {
     {"detect", "pre_nms_top_k", VT_CFG_INT, "1000", 1, 1e6, NULL, "candidates per image before NMS"},
     {"detect", "max_detections", VT_CFG_INT, "100", 1, 1e5, NULL, "detections per image after NMS"},
     {"run", "dir", VT_CFG_STRING, "runs/xray_detect", 0, 0, NULL, "run directory (created)"},
+    {"run", "resume", VT_CFG_STRING, "", 0, 0, NULL, "RUN/checkpoint.vtck (written every epoch) to continue from; empty: a fresh run"},
     {0},
 };
 
@@ -160,6 +161,7 @@ int vt_cmd_detect(int argc, char **argv) {
     tc.decode.pre_nms_top_k = (int)vt_config_int(cf, "detect.pre_nms_top_k");
     tc.decode.max_detections = (int)vt_config_int(cf, "detect.max_detections");
     tc.out_dir = dir;
+    tc.resume = *vt_config_string(cf, "run.resume") ? vt_config_string(cf, "run.resume") : NULL;
     char *text = vt_config_to_string(cf);
     tc.config_text = text;
     vt_seed(tc.seed);

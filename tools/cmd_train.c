@@ -22,9 +22,9 @@ static const struct {
      "resume", "checkpoint.vtck"},
     {"imgcls", vt_cmd_imgcls, "image classification: SPECT, X-ray abnormal/normal (examples/spect, examples/xray_classify)",
      "run.resume", "checkpoint.vtck"},
-    {"detect", vt_cmd_detect, "FCOS lesion detection on radiographs (examples/xray_detect)", NULL, NULL},
+    {"detect", vt_cmd_detect, "FCOS lesion detection on radiographs (examples/xray_detect)", "run.resume", "checkpoint.vtck"},
     {"softseg", vt_cmd_softseg, "soft spinal-cord segmentation (examples/softseg_cord)", "run.resume", "model.vtck"},
-    {"mdseg", vt_cmd_mdseg, "multi-domain bone segmentation (examples/multidomain_seg)", NULL, NULL},
+    {"mdseg", vt_cmd_mdseg, "multi-domain bone segmentation (examples/multidomain_seg)", "run.resume", "checkpoint.vtck"},
 };
 #define N_TRAINERS (int)(sizeof trainers / sizeof trainers[0])
 

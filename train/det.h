@@ -24,6 +24,7 @@
 #include "detector.h"
 #include "detection.h"
 #include "augment.h"
+#include "optim.h" /* vt_optim of the resume checkpoint */
 
 /* ---- targets (det_targets.c) ------------------------------------------------------------ */
 typedef struct vt_fcos_geometry {
@@ -135,6 +136,8 @@ typedef struct vt_det_train_config {
     vt_det_decode_config decode;
     const char *out_dir;      /* metrics.jsonl and best.vtck; NULL: none */
     const char *config_text;  /* stored in the checkpoint's text record (may be NULL) */
+    const char *resume;       /* out_dir/checkpoint.vtck of an earlier run to continue; NULL: start */
+    int stop_after_epoch;     /* > 0: stop after this epoch as if interrupted (tests of resume) */
 } vt_det_train_config;
 void vt_det_train_config_default(vt_det_train_config *c);
 
@@ -149,6 +152,19 @@ typedef struct vt_det_result {
  * out_dir/metrics.jsonl (one line per epoch) and out_dir/best.vtck. */
 vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_det_data *train,
                        const vt_det_data *val, vt_det_result *res);
+
+/* The resumable state of vt_det_train, written to out_dir/checkpoint.vtck after every epoch
+ * (det_resume.c): weights and buffers, Adam state and step, the shuffle / augmentation / global
+ * RNG streams, the epoch and global step, the best mAP so far and its weights (np + nbuf floats). */
+typedef struct vt_det_run_state {
+    int epoch, best_epoch;
+    int64_t step;
+    double best_map;
+    vt_rng shuffle, augment;
+} vt_det_run_state;
+vt_status vt_det_checkpoint_save(const char *path, const vt_detector *m, vt_optim *opt, const vt_det_run_state *s,
+                                 const float *best, const char *config_text);
+vt_status vt_det_checkpoint_load(const char *path, vt_detector *m, vt_optim *opt, vt_det_run_state *s, float *best);
 
 /* Checkpoint holding the parameters and the model geometry (ints det.*); config_text (may
  * be NULL) goes to the text record. */

@@ -120,6 +120,16 @@ static void write_aps(FILE *f, const vt_det_eval *e, int K) {
     fprintf(f, "], \"n_det\": %lld", (long long)e->n_det);
 }
 
+/* out_dir/checkpoint.vtck after epoch ep (det_resume.c) */
+static vt_status save_resume(const vt_det_train_config *c, vt_detector *m, vt_optim *opt, int ep, int64_t step, double best_map,
+                             int best_epoch, const vt_rng *shuffle, const vt_rng *augr, const float *best) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoint.vtck", c->out_dir);
+    vt_det_run_state s = {.epoch = ep, .best_epoch = best_epoch, .step = step, .best_map = best_map,
+                          .shuffle = *shuffle, .augment = *augr};
+    return vt_det_checkpoint_save(path, m, opt, &s, best, c->config_text);
+}
+
 vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_det_data *tr,
                        const vt_det_data *val, vt_det_result *res) {
     memset(res, 0, sizeof *res);
@@ -144,17 +154,26 @@ vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_de
     vt_status st = best && perm && first && count && boxes && cls ? VT_OK : vt_error("det train: out of memory");
     if (st == VT_OK && c->out_dir) {
         snprintf(path, sizeof path, "%s/metrics.jsonl", c->out_dir);
-        if (!(metrics = fopen(path, "w"))) st = vt_error("%s: cannot create: %s", path, strerror(errno));
+        if (!(metrics = fopen(path, c->resume ? "a" : "w"))) st = vt_error("%s: cannot create: %s", path, strerror(errno));
     }
     vt_tb_writer *tb = st == VT_OK ? vt_run_watch_open(c->out_dir) : NULL; /* NULL out_dir: none */
     vt_rng shuffle, augr;
     vt_rng_init(&shuffle, c->seed);
     vt_rng_init(&augr, c->seed ^ 0xa96e11ull);
     int64_t steps = (tr->n + c->batch - 1) / c->batch, total = steps * c->epochs, step = 0;
+    double best_map = -1, t_start = vt_now();
+    /* resume: everything the loop carries across epochs comes back from the checkpoint */
+    vt_det_run_state rs = {0};
+    int ep0 = 1;
+    if (st == VT_OK && c->resume && (st = vt_det_checkpoint_load(c->resume, m, opt, &rs, best)) == VT_OK) {
+        ep0 = rs.epoch + 1, step = rs.step, shuffle = rs.shuffle, augr = rs.augment;
+        best_map = rs.best_map, res->best_epoch = rs.best_epoch, res->epochs_done = rs.epoch;
+        printf("resuming %s after epoch %d (step %lld, best mAP %.4f at epoch %d)\n", c->resume, rs.epoch, (long long)step,
+               rs.best_epoch ? best_map : 0.0, rs.best_epoch);
+    }
     vt_progress prog;
     vt_progress_begin(&prog, stdout, total, c->log_every);
-    double best_map = -1, t_start = vt_now();
-    for (int ep = 1; ep <= c->epochs && st == VT_OK; ep++) {
+    for (int ep = ep0; ep <= c->epochs && (c->stop_after_epoch < 1 || ep <= c->stop_after_epoch) && st == VT_OK; ep++) {
         vt_rng_permutation(&shuffle, perm, tr->n);
         double t0 = vt_now(), sums[4] = {0};
         for (int64_t s = 0; s < steps; s++, step++) {
@@ -196,6 +215,7 @@ vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_de
             memcpy(best, vt_params_values(m->params), sizeof(float) * (size_t)np);
             if (nbuf) memcpy(best + np, vt_params_buffer_values(m->params), sizeof(float) * (size_t)nbuf);
         }
+        if (c->out_dir && (st = save_resume(c, m, opt, ep, step, best_map, res->best_epoch, &shuffle, &augr, best)) != VT_OK) break;
         double n = (double)tr->n;
         printf("epoch %d: %.1f s, loss %.4f (focal %.4f, giou %.4f, ctr %.4f)", ep, dt, sums[0] / n, sums[1] / n, sums[2] / n, sums[3] / n);
         if (do_eval) printf(", val mAP@0.5 %.4f (%lld detections)%s", ev.map, (long long)ev.n_det, improved ? " *" : "");
@@ -223,6 +243,8 @@ vt_status vt_det_train(vt_detector *m, const vt_det_train_config *c, const vt_de
     if (st == VT_OK && res->best_epoch > 0) {
         memcpy(vt_params_values(m->params), best, sizeof(float) * (size_t)np);
         if (nbuf) memcpy(vt_params_buffer_values(m->params), best + np, sizeof(float) * (size_t)nbuf);
+        /* resumed, and the best epoch came before it: score its weights again (same numbers) */
+        if (res->val.n_images == 0) st = vt_det_evaluate(m, val, c->eval_batch, &c->decode, 0.5, &res->val);
     }
     if (st == VT_OK && c->out_dir) {
         snprintf(path, sizeof path, "%s/best.vtck", c->out_dir);

@@ -8,6 +8,7 @@ const vt_cfg_key vt_mdseg_schema[] = {
     {"run", "seed", VT_CFG_INT, "0", 0, 9e18, NULL, "seed of the phantoms, init, sampler"},
     {"run", "threads", VT_CFG_INT, "2", 0, 1024, NULL, "CPU threads (0: all cores)"},
     {"run", "log_every", VT_CFG_INT, "10", 1, 1e9, NULL, "progress line every N steps"},
+    {"run", "resume", VT_CFG_STRING, "", 0, 0, NULL, "mode seg: RUN/checkpoint.vtck (written every epoch) to continue from, bit-identically; empty: a fresh run"},
 
     {"data", "domains", VT_CFG_STRING, "ct,mr,xray", 0, 0, NULL, "comma-separated phantom domains (ct, mr, xray); one domain = a per-domain model"},
     {"data", "size", VT_CFG_INT, "64", 32, 512, NULL, "image side (a multiple of 8 and of 2^depth)"},

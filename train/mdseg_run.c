@@ -38,12 +38,15 @@ static void put_dice(FILE *f, const vt_mdseg_result *r) {
     fputc('}', f);
 }
 
-static vt_status open_in(const char *dir, const char *name, FILE **f) {
+/* mode "w" (a new run) or "a" (a resumed run appends) */
+static vt_status open_mode(const char *dir, const char *name, const char *mode, FILE **f) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!(*f = fopen(path, "w"))) return vt_error("%s: cannot create: %s", path, strerror(errno));
+    if (!(*f = fopen(path, mode))) return vt_error("%s: cannot create: %s", path, strerror(errno));
     return VT_OK;
 }
+
+static vt_status open_in(const char *dir, const char *name, FILE **f) { return open_mode(dir, name, "w", f); }
 
 /* ---- pretraining: the classifier whose trunk is the UNet encoder --------------------- */
 static vt_status run_pretrain(const vt_config *c, const char *out, vt_mdseg_result *res) {
@@ -184,12 +187,41 @@ static vt_status save_checkpoint(const char *out, vt_mdseg_model *m, vt_optim *o
     for (int i = 0; i < vt_optim_state_count(opt) && st == VT_OK; i++)
         st = vt_checkpoint_add_array(ck, vt_optim_state_name(opt, i), vt_optim_state(opt, i), vt_optim_state_numel(opt));
     if (st == VT_OK) st = vt_checkpoint_set_int(ck, "epoch", epoch);
+    if (st == VT_OK) st = vt_checkpoint_set_int(ck, "optim.step", vt_optim_get_step(opt));
+    if (st == VT_OK) st = vt_checkpoint_set_rng(ck, "rng.global", vt_rng_global());
     char *text = vt_config_to_string(c);
     if (st == VT_OK && text) st = vt_checkpoint_set_text(ck, text);
     free(text);
     if (st == VT_OK) st = vt_checkpoint_save(ck, path);
     vt_checkpoint_free(ck);
     return st;
+}
+
+/* run.resume: weights, Adam state and step, the global RNG and the epoch from path; the
+ * sampler is replayed (index shuffles only) to where that epoch left it. 0 on error. */
+static int load_checkpoint(const char *path, vt_mdseg_model *m, vt_optim *opt, vt_mdseg_sampler *smp, int64_t steps,
+                           int64_t *idx) {
+    vt_checkpoint *ck = vt_checkpoint_load(path);
+    if (!ck) return 0;
+    int64_t epoch = 0, ostep = 0;
+    vt_status st = vt_checkpoint_restore_params(ck, m->params);
+    for (int i = 0; i < vt_optim_state_count(opt) && st == VT_OK; i++)
+        st = vt_checkpoint_get_array(ck, vt_optim_state_name(opt, i), vt_optim_state(opt, i), vt_optim_state_numel(opt));
+    if (st == VT_OK) st = vt_checkpoint_get_int(ck, "epoch", &epoch);
+    if (st == VT_OK) st = vt_checkpoint_get_int(ck, "optim.step", &ostep);
+    if (st == VT_OK) st = vt_checkpoint_get_rng(ck, "rng.global", vt_rng_global());
+    if (st == VT_OK && (epoch < 1 || ostep != epoch * steps))
+        st = vt_error("epoch %lld, %lld optimizer steps: not %lld steps per epoch of this config", (long long)epoch, (long long)ostep, (long long)steps);
+    vt_checkpoint_free(ck);
+    if (st != VT_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", vt_last_error());
+        vt_error("mdseg resume: %s: %s", path, why);
+        return 0;
+    }
+    vt_optim_set_step(opt, ostep);
+    for (int64_t s = 0; s < ostep; s++) vt_mdseg_sampler_next(smp, idx);
+    return (int)epoch;
 }
 
 static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *res) {
@@ -246,7 +278,15 @@ static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *r
     }
     if (st == VT_OK && !(opt = vt_adam_new(m->params, (float)vt_config_float(c, "train.lr"), 0.9f, 0.999f, 1e-8f, 0.f))) st = VT_ERR;
     if (st == VT_OK) st = vt_mdseg_sampler_init(&smp, train.domain, train.n, nd, batch, seed * 5 + 1);
-    if (st == VT_OK && out) st = open_in(out, "metrics.jsonl", &metrics);
+    const char *resume = vt_config_string(c, "run.resume");
+    int ep0 = 1;
+    if (st == VT_OK && *resume) {
+        int done = load_checkpoint(resume, m, opt, &smp, vt_mdseg_sampler_steps(&smp), bidx);
+        if (!done) st = VT_ERR;
+        else printf("resuming %s after epoch %d\n", resume, done);
+        ep0 = done + 1, res->epochs_done = done;
+    }
+    if (st == VT_OK && out) st = open_mode(out, "metrics.jsonl", *resume ? "a" : "w", &metrics);
     vt_tb_writer *tb = st == VT_OK ? vt_run_watch_open(out) : NULL; /* NULL out: none */
     res->n_domains = nd;
     memcpy(res->phantom, ph, sizeof ph);
@@ -260,7 +300,7 @@ static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *r
     for (int i = 0; i < batch; i++) labels->data[i] = (float)(i / (batch / nd)); /* sampler layout: domain-major */
     vt_progress prog;
     vt_progress_begin(&prog, stdout, steps * epochs, vt_config_int(c, "run.log_every"));
-    for (int ep = 1; ep <= epochs && st == VT_OK; ep++) {
+    for (int ep = ep0; ep <= epochs && st == VT_OK; ep++) {
         double sum[4] = {0}, te = vt_now();
         for (int64_t s = 0; s < steps; s++) {
             vt_mdseg_sampler_next(&smp, bidx);
@@ -367,5 +407,7 @@ vt_status vt_mdseg_run(const vt_config *c, const char *out_dir, vt_mdseg_result 
         snprintf(path, sizeof path, "%s/config.resolved", out_dir);
         if (vt_config_write(c, path) != VT_OK) return VT_ERR;
     }
+    if (vt_config_enum(c, "run.mode") == 1 && *vt_config_string(c, "run.resume"))
+        return vt_error("mdseg: run.resume continues run.mode = seg runs only (pretraining is short: rerun it)");
     return vt_config_enum(c, "run.mode") == 1 ? run_pretrain(c, out_dir, res) : run_seg(c, out_dir, res);
 }

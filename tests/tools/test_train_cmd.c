@@ -57,7 +57,25 @@ START_TEST(resume_a_run_folder) {
     ck_assert_msg(strstr(out, "rc=0") && strstr(out, "test results (mtl_spl)"), "%s", out);
     ck_assert_msg(strstr(out, "\n2\n") != NULL, "metrics.jsonl should have 2 epochs: %s", out);
     ck_assert_msg(strstr(out, "/none/config.resolved: cannot open") && strstr(out, "rc_none=2"), "%s", out);
-    ck_assert_msg(strstr(out, "the detect trainer cannot resume a run yet") && strstr(out, "rc_det=2"), "%s", out);
+    ck_assert_msg(strstr(out, "/det/checkpoint.vtck: No such file") && strstr(out, "rc_det=1"), "%s", out);
+}
+END_TEST
+
+/* detect and mdseg: a one-epoch run, then --resume with one epoch more appends the second
+ * epoch (the bit-identity itself is tested in tests/train/test_detect.c and test_mdseg.c) */
+START_TEST(resume_detect_and_mdseg) {
+    static char out[1 << 16];
+    int rc = sh("$B train examples/xray_detect/config --set run.dir=$D/d --set train.epochs=1 --set data.size=64 "
+                "--set data.n_train=2 --set data.n_val=1 --set train.batch=2 --set model.fpn_channels=16 "
+                "--set model.head_convs=1 --set train.threads=1 > $D/a.log 2>&1 || cat $D/a.log; "
+                "$B train --resume $D/d --set train.epochs=2; echo rc_d=$?; wc -l < $D/d/metrics.jsonl; "
+                "$B train examples/multidomain_seg/config --set run.out=$D/m --set train.epochs=1 --set data.size=32 "
+                "--set data.train_per_domain=2 --set data.test_per_domain=1 --set model.depth=2 --set model.base_width=4 "
+                "--set contrastive.weight_scale3=0 --set train.batch=6 --set run.threads=1 > $D/b.log 2>&1 || cat $D/b.log; "
+                "$B train --resume $D/m --set train.epochs=2; echo rc_m=$?; wc -l < $D/m/metrics.jsonl", out, sizeof out);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+    ck_assert_msg(strstr(out, "rc_d=0\n2\n") && strstr(out, "resuming ") , "%s", out);
+    ck_assert_msg(strstr(out, "rc_m=0\n2\n") && strstr(out, "after epoch 1\n"), "%s", out);
 }
 END_TEST
 
@@ -68,6 +86,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, errors_name_the_file);
     tcase_add_test(tc, example_config_runs);
     tcase_add_test(tc, resume_a_run_folder);
+    tcase_add_test(tc, resume_detect_and_mdseg);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,7 +2,7 @@
  * assignment on a hand-worked box (which locations are positive on which level, their
  * regression and centerness targets, smallest-box rule), a few training steps lowering the
  * loss on a tiny phantom set, evaluation giving mAP in [0, 1], checkpoint round trip, and
- * predict writing CSV / JSON / PNG; bad options give messages. */
+ * predict writing CSV / JSON / PNG; bad options give messages; resume is bit-identical. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +306,84 @@ START_TEST(bad_options_give_messages) {
 }
 END_TEST
 
+/* resume: 2 epochs in one go and 1 epoch + resume from RUN/checkpoint.vtck + 1 epoch give the
+ * same weights bit for bit (the cosine schedule, Adam state, shuffle and augmentation streams
+ * and the best-so-far weights all come back); a missing checkpoint is an error naming it. */
+static void run_det(const char *dir, const char *resume, int stop_after, const vt_det_data *tr, const vt_det_data *va,
+                    float *weights, vt_det_result *r) {
+    vt_detector *m = tiny_detector();
+    vt_det_train_config tc;
+    vt_det_train_config_default(&tc);
+    tc.epochs = 2, tc.batch = 2, tc.eval_batch = 1, tc.seed = 9, tc.lr = 1e-3f, tc.log_every = 1000;
+    tc.out_dir = dir, tc.resume = resume, tc.stop_after_epoch = stop_after;
+    ck_assert_msg(vt_det_train(m, &tc, tr, va, r) == VT_OK, "%s", vt_last_error());
+    memcpy(weights, vt_params_values(m->params), sizeof(float) * (size_t)vt_params_numel(m->params));
+    vt_detector_free(m);
+}
+
+START_TEST(resume_continues_bit_identically) {
+    vt_set_num_threads(2);
+    vt_det_data tr, va;
+    ck_assert(vt_det_data_phantom(4, 64, 1.0f, 21, &tr) == VT_OK);
+    ck_assert(vt_det_data_phantom(1, 64, 1.0f, 22, &va) == VT_OK);
+    char a[] = "/tmp/vt_detres_aXXXXXX", b[] = "/tmp/vt_detres_bXXXXXX", ck[512];
+    ck_assert(mkdtemp(a) && mkdtemp(b));
+    vt_detector *probe = tiny_detector();
+    int64_t np = vt_params_numel(probe->params);
+    vt_detector_free(probe);
+    float *wa = malloc(sizeof(float) * (size_t)np), *wb = malloc(sizeof(float) * (size_t)np);
+    vt_det_result ra, rb;
+    run_det(a, NULL, 0, &tr, &va, wa, &ra);
+    run_det(b, NULL, 1, &tr, &va, wb, &rb);
+    ck_assert_int_eq(rb.epochs_done, 1);
+    snprintf(ck, sizeof ck, "%s/checkpoint.vtck", b);
+    run_det(b, ck, 0, &tr, &va, wb, &rb);
+    ck_assert_int_eq(rb.epochs_done, 2);
+    ck_assert_int_eq(rb.best_epoch, ra.best_epoch);
+    ck_assert(memcmp(wa, wb, sizeof(float) * (size_t)np) == 0);
+    ck_assert(rb.val.map == ra.val.map || (isnan(rb.val.map) && isnan(ra.val.map)));
+    /* the last epoch's weights (not the best ones) agree too */
+    vt_detector *la = tiny_detector(), *lb = tiny_detector();
+    vt_optim *oa = vt_adam_new(la->params, 1e-3f, 0.9f, 0.999f, 1e-8f, 0), *ob = vt_adam_new(lb->params, 1e-3f, 0.9f, 0.999f, 1e-8f, 0);
+    int64_t nall = np + vt_params_buffer_numel(la->params);
+    float *ba = malloc(sizeof(float) * (size_t)nall), *bb = malloc(sizeof(float) * (size_t)nall);
+    vt_det_run_state sa, sb;
+    snprintf(ck, sizeof ck, "%s/checkpoint.vtck", a);
+    ck_assert_msg(vt_det_checkpoint_load(ck, la, oa, &sa, ba) == VT_OK, "%s", vt_last_error());
+    snprintf(ck, sizeof ck, "%s/checkpoint.vtck", b);
+    ck_assert_msg(vt_det_checkpoint_load(ck, lb, ob, &sb, bb) == VT_OK, "%s", vt_last_error());
+    ck_assert_int_eq(sa.epoch, 2);
+    ck_assert_int_eq(sb.step, sa.step);
+    ck_assert(memcmp(vt_params_values(la->params), vt_params_values(lb->params), sizeof(float) * (size_t)np) == 0);
+    ck_assert(memcmp(vt_optim_state(oa, 0), vt_optim_state(ob, 0), sizeof(float) * (size_t)vt_optim_state_numel(oa)) == 0);
+    ck_assert_int_eq(vt_optim_get_step(oa), vt_optim_get_step(ob));
+    /* metrics.jsonl of the resumed run holds both epochs */
+    snprintf(ck, sizeof ck, "%s/metrics.jsonl", b);
+    FILE *f = fopen(ck, "r");
+    ck_assert_ptr_nonnull(f);
+    int lines = 0, ch;
+    while ((ch = fgetc(f)) != EOF) lines += ch == '\n';
+    fclose(f);
+    ck_assert_int_eq(lines, 2);
+    /* a missing checkpoint names the file */
+    vt_detector *m = tiny_detector();
+    vt_det_train_config tc;
+    vt_det_train_config_default(&tc);
+    tc.epochs = 1, tc.batch = 3, tc.resume = "/nonexistent/checkpoint.vtck";
+    vt_det_result r;
+    ck_assert_int_eq(vt_det_train(m, &tc, &tr, &va, &r), VT_ERR);
+    ck_assert_msg(strstr(vt_last_error(), "/nonexistent/checkpoint.vtck") != NULL, "%s", vt_last_error());
+    vt_detector_free(m);
+    vt_optim_free(oa); vt_optim_free(ob);
+    vt_detector_free(la); vt_detector_free(lb);
+    free(wa); free(wb); free(ba); free(bb);
+    vt_det_data_free(&tr); vt_det_data_free(&va);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", a, b);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *detect_suite(void) {
     Suite *s = suite_create("detect");
     TCase *t = tcase_create("core");
@@ -317,6 +395,7 @@ static Suite *detect_suite(void) {
     tcase_add_test(t, checkpoint_and_predict_outputs);
     tcase_add_test(t, run_folder_has_events_and_curves);
     tcase_add_test(t, bad_options_give_messages);
+    tcase_add_test(t, resume_continues_bit_identically);
     suite_add_tcase(s, t);
     return s;
 }

@@ -376,6 +376,70 @@ START_TEST(config_errors_are_reported) {
 }
 END_TEST
 
+/* run.resume (mode seg): 2 epochs in one go and 1 epoch + resume + 1 give the same
+ * model.safetensors bit for bit (Adam state and step, the sampler's position, the global RNG
+ * come back), with contrastive heads and the shape prior on; pretrain mode refuses it. */
+static char *read_all(const char *dir, const char *name, long *n) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    fseek(f, 0, SEEK_END);
+    *n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)*n + 1);
+    ck_assert(fread(b, 1, (size_t)*n, f) == (size_t)*n);
+    fclose(f);
+    return b;
+}
+
+static void run_tiny(const char *dir, const char *epochs, const char *resume) {
+    vt_config *c = tiny_config(epochs, "prior.weight=0.5");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(vt_config_set(c, "contrastive.weight_scale1=0.1"), VT_OK);
+    if (resume) ck_assert_int_eq(vt_config_set(c, resume), VT_OK);
+    vt_mdseg_result r;
+    ck_assert_msg(vt_mdseg_run(c, dir, &r) == VT_OK, "%s", vt_last_error());
+    ck_assert_int_eq(r.epochs_done, epochs[strlen(epochs) - 1] - '0');
+    vt_config_free(c);
+}
+
+START_TEST(resume_continues_bit_identically) {
+    char a[] = "/tmp/vt_mdres_aXXXXXX", b[] = "/tmp/vt_mdres_bXXXXXX", set[700];
+    ck_assert(mkdtemp(a) && mkdtemp(b));
+    run_tiny(a, "train.epochs=2", NULL);
+    run_tiny(b, "train.epochs=1", NULL);
+    long na, nb;
+    char *wa = read_all(a, "model.safetensors", &na), *wb = read_all(b, "model.safetensors", &nb);
+    ck_assert(na == nb && memcmp(wa, wb, (size_t)na) != 0); /* one epoch less: other weights */
+    free(wb);
+    snprintf(set, sizeof set, "run.resume=%s/checkpoint.vtck", b);
+    run_tiny(b, "train.epochs=2", set);
+    wb = read_all(b, "model.safetensors", &nb);
+    ck_assert(na == nb && memcmp(wa, wb, (size_t)na) == 0);
+    ck_assert_int_eq(file_lines(b, "metrics.jsonl"), 2);
+    free(wa); free(wb);
+    /* errors: a missing checkpoint, a checkpoint of another batch layout, pretrain mode */
+    vt_mdseg_result r;
+    vt_config *c = tiny_config("run.resume=/nonexistent/checkpoint.vtck", NULL);
+    ck_assert_int_eq(vt_mdseg_run(c, NULL, &r), VT_ERR);
+    ck_assert_msg(strstr(vt_last_error(), "/nonexistent/checkpoint.vtck") != NULL, "%s", vt_last_error());
+    vt_config_free(c);
+    c = tiny_config(set, "train.batch=3");
+    ck_assert_int_eq(vt_config_set(c, "contrastive.weight_scale1=0.1"), VT_OK);
+    ck_assert_int_eq(vt_mdseg_run(c, NULL, &r), VT_ERR);
+    ck_assert_msg(strstr(vt_last_error(), "steps per epoch") != NULL, "%s", vt_last_error());
+    vt_config_free(c);
+    c = tiny_config(set, "run.mode=pretrain");
+    ck_assert_int_eq(vt_mdseg_run(c, NULL, &r), VT_ERR);
+    ck_assert_msg(strstr(vt_last_error(), "run.mode = seg runs only") != NULL, "%s", vt_last_error());
+    vt_config_free(c);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", a, b);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("train/mdseg");
     TCase *tc = tcase_create("mdseg");
@@ -387,6 +451,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, training_steps_reduce_the_loss);
     tcase_add_test(tc, end_to_end_pretrain_then_transfer_contrastive_prior);
     tcase_add_test(tc, config_errors_are_reported);
+    tcase_add_test(tc, resume_continues_bit_identically);
     suite_add_tcase(s, tc);
     return s;
 }
