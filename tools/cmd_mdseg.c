@@ -70,7 +70,7 @@ int vt_cmd_mdseg(int argc, char **argv) {
         } else if (vt_config_enum(c, "run.mode") == 0) {
             printf("held-out Dice (%.1f s)\n  %-6s %10s %10s %10s\n", r.seconds, "domain", "body", "posterior", "fg mean");
             for (int d = 0; d < r.n_domains; d++)
-                printf("  %-6s %10.3f %10.3f %10.3f\n", vt_bone_domain_names[r.phantom[d]], r.dice[d][1], r.dice[d][2],
+                printf("  %-6s %10.3f %10.3f %10.3f\n", r.name[d], r.dice[d][1], r.dice[d][2],
                        0.5 * (r.dice[d][1] + r.dice[d][2]));
             printf("run folder: %s\n", out);
         }

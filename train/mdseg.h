@@ -37,6 +37,7 @@ typedef struct vt_mdseg_data {
     int64_t n;
     vt_tensor *images, *masks; /* heap */
     int *domain;
+    char name[VT_MDSEG_MAX_DOMAINS][48]; /* domain names (phantom name or CSV file stem) */
 } vt_mdseg_data;
 
 /* Parses "ct,mr,xray" (any subset, any order, no repeats) into phantom domain ids; returns
@@ -47,6 +48,22 @@ int vt_mdseg_parse_domains(const char *list, int *phantom);
 vt_status vt_mdseg_data_make(const int *phantom, int n_domains, int64_t n_per_domain, int size,
                              uint64_t seed, vt_mdseg_data *out);
 void vt_mdseg_data_free(vt_mdseg_data *d);
+
+/* File domains (data.source = files, mdseg_files.c): list = comma-separated CSV paths, one
+ * per domain (domain name = the file name without folder and extension). Each CSV has
+ * columns image and mask (others ignored): paths relative to the CSV's folder (absolute
+ * paths kept), PNG (read as grey) or NIfTI (.nii / .nii.gz) holding one size x size slice.
+ * Images: PNG scaled to [0, 1]; NIfTI min-max normalised per image to [0, 1]. Masks hold
+ * class ids 0..K-1 (K = VT_MDSEG_CLASSES): raw ids, or for PNG the phantom-export scaling
+ * (id * 127: 0, 127, 254) when every value is a multiple of 127; anything else is an error
+ * naming the file and the value. No resizing: another size is an error naming the file.
+ * Rows are split by row order: the last round(test_fraction * rows) rows of each CSV (at
+ * least 1, and at least 1 kept for training) are held out. */
+vt_status vt_mdseg_data_load_files(const char *list, int size, double test_fraction,
+                                   vt_mdseg_data *train, vt_mdseg_data *test);
+/* One image / mask pair into img and mask (size * size floats each); the mask check above. */
+vt_status vt_mdseg_load_pair(const char *image_path, const char *mask_path, int size, float *img,
+                             float *mask);
 
 /* ---- balanced cross-domain sampler -------------------------------------------------- */
 /* batch = n_domains * per_domain. Each domain has its own shuffled order; a batch takes the
@@ -151,7 +168,8 @@ vt_status vt_mdseg_evaluate(vt_mdseg_model *m, const vt_mdseg_data *d, int batch
 extern const vt_cfg_key vt_mdseg_schema[];
 
 typedef struct vt_mdseg_result {
-    int n_domains, phantom[VT_MDSEG_MAX_DOMAINS], epochs_done;
+    int n_domains, phantom[VT_MDSEG_MAX_DOMAINS], epochs_done; /* phantom -1: file domain */
+    char name[VT_MDSEG_MAX_DOMAINS][48];                        /* domain names */
     double dice[VT_MDSEG_MAX_DOMAINS][VT_MDSEG_CLASSES]; /* held-out, after the last epoch */
     double first_loss, last_loss, seconds;
     double pretrain_accuracy; /* pretrain mode: held-out accuracy of the classifier */

@@ -10,6 +10,9 @@ const vt_cfg_key vt_mdseg_schema[] = {
     {"run", "log_every", VT_CFG_INT, "10", 1, 1e9, NULL, "progress line every N steps"},
     {"run", "resume", VT_CFG_STRING, "", 0, 0, NULL, "mode seg: RUN/checkpoint.vtck (written every epoch) to continue from, bit-identically; empty: a fresh run"},
 
+    {"data", "source", VT_CFG_ENUM, "phantom", 0, 0, "phantom|files", "phantom: the phantom domains of data.domains; files: your own images, one CSV per domain in data.files (run.mode = seg)"},
+    {"data", "files", VT_CFG_STRING, "", 0, 0, NULL, "source = files: comma-separated CSVs, one per domain (name = file stem), columns image, mask: paths relative to the CSV's folder, PNG (grey) or one-slice NIfTI of data.size x data.size; masks hold class ids 0..2 (PNG also 0/127/254 as phantom-export writes)"},
+    {"data", "test_fraction", VT_CFG_FLOAT, "0.2", 0, 0.9, NULL, "source = files: the last round(fraction x rows) rows of each CSV are held out (row order; at least 1)"},
     {"data", "domains", VT_CFG_STRING, "ct,mr,xray", 0, 0, NULL, "comma-separated phantom domains (ct, mr, xray); one domain = a per-domain model"},
     {"data", "size", VT_CFG_INT, "64", 32, 512, NULL, "image side (a multiple of 8 and of 2^depth)"},
     {"data", "train_per_domain", VT_CFG_INT, "200", 1, 1e7, NULL, "training images per domain"},

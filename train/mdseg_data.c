@@ -1,5 +1,6 @@
 /* mdseg_data.c: the multi-domain data set (phantom domains concatenated, grouped by domain)
  * and the balanced cross-domain batch sampler (see mdseg.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mdseg.h"
@@ -50,6 +51,7 @@ vt_status vt_mdseg_data_make(const int *phantom, int n_domains, int64_t n_per_do
     if (!out->images || !out->masks || !out->domain) { vt_mdseg_data_free(out); return vt_error("mdseg data: out of memory"); }
     for (int d = 0; d < n_domains; d++) {
         out->phantom[d] = phantom[d];
+        snprintf(out->name[d], sizeof out->name[d], "%s", vt_bone_domain_names[phantom[d]]);
         vt_tensor *im = NULL, *mk = NULL;
         if (vt_phantom_bone_make(phantom[d], n_per_domain, size, seed, &im, &mk) != VT_OK) { vt_mdseg_data_free(out); return VT_ERR; }
         memcpy(out->images->data + d * n_per_domain * plane, im->data, sizeof(float) * (size_t)(n_per_domain * plane));

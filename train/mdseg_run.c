@@ -26,7 +26,7 @@ static void put_dice(FILE *f, const vt_mdseg_result *r) {
     static const char *const cls[VT_MDSEG_CLASSES] = {"background", "body", "posterior"};
     fputc('{', f);
     for (int d = 0; d < r->n_domains; d++) {
-        fprintf(f, "%s\"%s\": {", d ? ", " : "", vt_bone_domain_names[r->phantom[d]]);
+        fprintf(f, "%s\"%s\": {", d ? ", " : "", r->name[d]);
         for (int c = 0; c < VT_MDSEG_CLASSES; c++) {
             fprintf(f, "%s\"%s\": ", c ? ", " : "", cls[c]);
             put_num(f, r->dice[d][c]);
@@ -72,6 +72,8 @@ static vt_status run_pretrain(const vt_config *c, const char *out, vt_mdseg_resu
         vt_phantom_slices_free(&s);
     } else { /* domain id of the listed domains; train/held-out interleaved 4:1 */
         int ph[VT_MDSEG_MAX_DOMAINS];
+        if (!strcmp(vt_config_string(c, "data.source"), "files"))
+            return vt_error("mdseg pretrain: task domain uses the phantom domains (data.source = phantom), not data.files");
         int nd = vt_mdseg_parse_domains(vt_config_string(c, "data.domains"), ph);
         if (nd < 2) return nd < 0 ? VT_ERR : vt_error("mdseg pretrain: task domain needs at least 2 domains");
         vt_mdseg_data d;
@@ -226,12 +228,23 @@ static int load_checkpoint(const char *path, vt_mdseg_model *m, vt_optim *opt, v
 
 static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *res) {
     int ph[VT_MDSEG_MAX_DOMAINS];
-    int nd = vt_mdseg_parse_domains(vt_config_string(c, "data.domains"), ph);
-    if (nd < 0) return VT_ERR;
+    int files = !strcmp(vt_config_string(c, "data.source"), "files"), nd = 0;
+    vt_mdseg_data train = {0}, test = {0};
     int size = (int)vt_config_int(c, "data.size"), depth = (int)vt_config_int(c, "model.depth");
-    int batch = (int)vt_config_int(c, "train.batch"), epochs = (int)vt_config_int(c, "train.epochs");
     if (size % 8 || size % (1 << depth)) return vt_error("mdseg: data.size %d must be a multiple of 8 and of 2^depth = %d", size, 1 << depth);
-    if (batch % nd) return vt_error("mdseg: train.batch %d must be a multiple of the %d domains (equal samples per domain per batch)", batch, nd);
+    if (files) { /* loaded first: nd is the number of CSVs */
+        if (vt_mdseg_data_load_files(vt_config_string(c, "data.files"), size, vt_config_float(c, "data.test_fraction"), &train, &test) != VT_OK)
+            return VT_ERR;
+        nd = train.n_domains;
+        for (int d = 0; d < nd; d++) ph[d] = -1;
+    } else if ((nd = vt_mdseg_parse_domains(vt_config_string(c, "data.domains"), ph)) < 0) return VT_ERR;
+    int batch0 = (int)vt_config_int(c, "train.batch");
+    if (batch0 % nd) {
+        vt_mdseg_data_free(&train);
+        vt_mdseg_data_free(&test);
+        return vt_error("mdseg: train.batch %d must be a multiple of the %d domains (equal samples per domain per batch)", batch0, nd);
+    }
+    int batch = (int)vt_config_int(c, "train.batch"), epochs = (int)vt_config_int(c, "train.epochs");
     uint64_t seed = (uint64_t)vt_config_int(c, "run.seed");
     float temperature = (float)vt_config_float(c, "contrastive.temperature"), w_prior = (float)vt_config_float(c, "prior.weight");
     vt_mdseg_model_config mc;
@@ -247,7 +260,6 @@ static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *r
         mc.scale_weight[s] = (float)vt_config_float(c, key);
         any_contrast |= mc.scale_weight[s] > 0;
     }
-    vt_mdseg_data train = {0}, test = {0};
     vt_mdseg_model *m = NULL;
     vt_mdseg_prior *prior = NULL;
     vt_optim *opt = NULL;
@@ -256,8 +268,8 @@ static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *r
     int64_t *bidx = malloc(sizeof(int64_t) * (size_t)batch);
     vt_tensor *labels = vt_tensor_new(VT_DIMS(batch));
     vt_status st = bidx && labels ? VT_OK : vt_error("mdseg: out of memory");
-    if (st == VT_OK) st = vt_mdseg_data_make(ph, nd, vt_config_int(c, "data.train_per_domain"), size, seed, &train);
-    if (st == VT_OK) st = vt_mdseg_data_make(ph, nd, vt_config_int(c, "data.test_per_domain"), size, seed + TEST_SEED_SALT, &test);
+    if (st == VT_OK && !files) st = vt_mdseg_data_make(ph, nd, vt_config_int(c, "data.train_per_domain"), size, seed, &train);
+    if (st == VT_OK && !files) st = vt_mdseg_data_make(ph, nd, vt_config_int(c, "data.test_per_domain"), size, seed + TEST_SEED_SALT, &test);
     if (st == VT_OK) {
         vt_seed(seed);
         if (!(m = vt_mdseg_model_new(&mc))) st = VT_ERR;
@@ -290,11 +302,12 @@ static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *r
     vt_tb_writer *tb = st == VT_OK ? vt_run_watch_open(out) : NULL; /* NULL out: none */
     res->n_domains = nd;
     memcpy(res->phantom, ph, sizeof ph);
+    memcpy(res->name, train.name, sizeof res->name);
     int64_t steps = st == VT_OK ? vt_mdseg_sampler_steps(&smp) : 0;
     if (st == VT_OK)
         printf("mdseg: %d domain(s) x %lld train / %lld held-out images of %dx%d; UNet depth %d width %d; batch %d (%d per domain), "
                "%lld steps/epoch; contrastive %s (T %g); prior weight %g%s\n",
-               nd, (long long)vt_config_int(c, "data.train_per_domain"), (long long)vt_config_int(c, "data.test_per_domain"), size, size,
+               nd, (long long)(train.n / nd), (long long)(test.n / nd), size, size,
                depth, mc.base_width, batch, batch / nd, (long long)steps, any_contrast ? "on" : "off", (double)temperature,
                (double)w_prior, *init ? ", transfer init" : "");
     for (int i = 0; i < batch; i++) labels->data[i] = (float)(i / (batch / nd)); /* sampler layout: domain-major */
@@ -338,7 +351,7 @@ static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *r
         res->epochs_done = ep;
         printf("epoch %d: %.1f s, loss %.4f (ce %.4f, contrastive %.4f, prior %.5f); held-out Dice body/posterior:", ep, dt,
                sum[0] / steps, sum[1] / steps, sum[2] / steps, sum[3] / steps);
-        for (int d = 0; d < nd; d++) printf(" %s %.3f/%.3f", vt_bone_domain_names[ph[d]], res->dice[d][1], res->dice[d][2]);
+        for (int d = 0; d < nd; d++) printf(" %s %.3f/%.3f", train.name[d], res->dice[d][1], res->dice[d][2]);
         printf("\n");
         fflush(stdout);
         if (metrics) {
@@ -360,7 +373,7 @@ static vt_status run_seg(const vt_config *c, const char *out, vt_mdseg_result *r
         for (int d = 0; d < nd; d++)
             for (int k = 1; k < VT_MDSEG_CLASSES; k++) {
                 char tag[128];
-                snprintf(tag, sizeof tag, "heldout_dice/%s_%s", vt_bone_domain_names[ph[d]], k == 1 ? "body" : "posterior");
+                snprintf(tag, sizeof tag, "heldout_dice/%s_%s", train.name[d], k == 1 ? "body" : "posterior");
                 vt_run_watch_scalar(tb, tag, ep, res->dice[d][k]);
             }
         if (out && (st = save_checkpoint(out, m, opt, ep, c)) != VT_OK) break;

@@ -13,6 +13,8 @@
 #include "losses.h"
 #include "mdseg.h"
 #include "optim.h"
+#include "nifti.h"
+#include "png_io.h"
 #include "safetensors.h"
 #include "run_watch_check.h"
 #include "vt_test.h"
@@ -440,6 +442,147 @@ START_TEST(resume_continues_bit_identically) {
 }
 END_TEST
 
+
+/* ---- file domains (data.source = files) ---------------------------------------------- */
+/* pixel p of image i of a domain: image value (p * 7 + i * 13 + dom * 29) % 256, mask id
+ * a square of class 1 with a stripe of class 2 shifted by i */
+static uint8_t file_px(int dom, int i, int p) { return (uint8_t)((p * 7 + i * 13 + dom * 29) % 256); }
+static int file_id(int i, int p, int s) {
+    int y = p / s, x = p % s;
+    if (y >= 8 && y < 20 && x >= 8 + i && x < 20 + i) return 1;
+    return y >= 24 && y < 28 ? 2 : 0;
+}
+
+static void put_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* dir/<dom>/img<i>.png + mask<i>.png (domain 0: raw ids; domain 1: ids x 127, and its
+ * last row as NIfTI), dir/<dom>.csv with relative paths; returns nothing, asserts writes */
+static void write_domain(const char *dir, const char *dom, int di, int rows, int s) {
+    char sub[512], path[700], csv[4096] = "image,mask,note\n";
+    snprintf(sub, sizeof sub, "%s/%s", dir, dom);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    uint8_t *im = malloc((size_t)s * s), *mk = malloc((size_t)s * s);
+    for (int i = 0; i < rows; i++) {
+        for (int p = 0; p < s * s; p++) im[p] = file_px(di, i, p), mk[p] = (uint8_t)(file_id(i, p, s) * (di ? 127 : 1));
+        char line[300];
+        if (di && i == rows - 1) { /* NIfTI pair: image in other units, mask raw ids */
+            vt_tensor *t = vt_tensor_new(VT_DIMS(s, s)), *m = vt_tensor_new(VT_DIMS(s, s));
+            for (int p = 0; p < s * s; p++) t->data[p] = 1000.f + 4.f * im[p], m->data[p] = (float)file_id(i, p, s);
+            snprintf(path, sizeof path, "%s/img%d.nii.gz", sub, i);
+            ck_assert_int_eq(vt_nifti_save(path, t, NULL, VT_NIFTI_FLOAT32), VT_OK);
+            snprintf(path, sizeof path, "%s/mask%d.nii", sub, i);
+            ck_assert_int_eq(vt_nifti_save(path, m, NULL, VT_NIFTI_UINT8), VT_OK);
+            vt_tensor_free(t), vt_tensor_free(m);
+            snprintf(line, sizeof line, "%s/img%d.nii.gz,%s/mask%d.nii,x\n", dom, i, dom, i);
+        } else {
+            snprintf(path, sizeof path, "%s/img%d.png", sub, i);
+            ck_assert_int_eq(vt_png_write_u8(path, im, 1, s, s), VT_OK);
+            snprintf(path, sizeof path, "%s/mask%d.png", sub, i);
+            ck_assert_int_eq(vt_png_write_u8(path, mk, 1, s, s), VT_OK);
+            snprintf(line, sizeof line, "%s/img%d.png,%s/mask%d.png,x\n", dom, i, dom, i);
+        }
+        strcat(csv, line);
+    }
+    free(im), free(mk);
+    snprintf(path, sizeof path, "%s/%s.csv", dir, dom);
+    put_text(path, csv);
+}
+
+/* Two file domains (3 rows each; PNG raw ids, PNG x127, one NIfTI pair) load with the
+ * right shapes, pixel values, class ids, domain ids and row-order split, and train
+ * through vt_mdseg_run (data.source = files). */
+START_TEST(file_domains_load_and_train) {
+    if (!vt_png_supported()) return;
+    char dir[] = "/tmp/vt_mdseg_filesXXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const int S = 32;
+    write_domain(dir, "siteA", 0, 3, S);
+    write_domain(dir, "siteB", 1, 3, S);
+    char list[1200];
+    snprintf(list, sizeof list, "%s/siteA.csv, %s/siteB.csv", dir, dir);
+    vt_mdseg_data tr, te;
+    ck_assert_msg(vt_mdseg_data_load_files(list, S, 0.34, &tr, &te) == VT_OK, "%s", vt_last_error());
+    ck_assert_int_eq(tr.n_domains, 2);
+    ck_assert_int_eq(tr.n, 4); /* rows 0, 1 of each CSV */
+    ck_assert_int_eq(te.n, 2); /* row 2 of each */
+    ck_assert_int_eq(tr.images->shape[1], 1);
+    ck_assert_int_eq(tr.images->shape[2], S);
+    ck_assert_int_eq(tr.masks->shape[3], S);
+    ck_assert_str_eq(tr.name[0], "siteA");
+    ck_assert_str_eq(te.name[1], "siteB");
+    int want_dom[4] = {0, 0, 1, 1};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(tr.domain[i], want_dom[i]);
+        int row = i % 2, di = want_dom[i];
+        for (int p = 0; p < S * S; p++) {
+            ck_assert_float_eq_tol(tr.images->data[(int64_t)i * S * S + p], file_px(di, row, p) / 255.f, 1e-6);
+            ck_assert_float_eq(tr.masks->data[(int64_t)i * S * S + p], (float)file_id(row, p, S));
+        }
+    }
+    /* held-out row 2 of siteB is the NIfTI pair: min-max normalised image, raw-id mask */
+    ck_assert_int_eq(te.domain[1], 1);
+    float lo = 255, hi = 0;
+    for (int p = 0; p < S * S; p++) lo = fminf(lo, file_px(1, 2, p)), hi = fmaxf(hi, file_px(1, 2, p));
+    for (int p = 0; p < S * S; p++) {
+        ck_assert_float_eq_tol(te.images->data[S * S + p], (file_px(1, 2, p) - lo) / (hi - lo), 1e-5);
+        ck_assert_float_eq(te.masks->data[S * S + p], (float)file_id(2, p, S));
+    }
+    vt_mdseg_data_free(&tr);
+    vt_mdseg_data_free(&te);
+
+    char files[1300];
+    snprintf(files, sizeof files, "data.files=%s", list);
+    vt_config *c = tiny_config("data.source=files", files);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(vt_config_set(c, "train.batch=4"), VT_OK);
+    ck_assert_int_eq(vt_config_set(c, "data.test_fraction=0.34"), VT_OK);
+    vt_mdseg_result r;
+    char out[600];
+    snprintf(out, sizeof out, "%s/run", dir);
+    ck_assert_int_eq(mkdir(out, 0755), 0);
+    ck_assert_msg(vt_mdseg_run(c, out, &r) == VT_OK, "%s", vt_last_error());
+    ck_assert_int_eq(r.n_domains, 2);
+    ck_assert_int_eq(r.epochs_done, 2);
+    ck_assert_str_eq(r.name[0], "siteA");
+    ck_assert(isfinite(r.first_loss) && isfinite(r.last_loss));
+    ck_assert(isfinite(r.dice[1][0]));
+    long n;
+    char *sum = read_all(out, "summary.json", &n);
+    sum[n] = 0;
+    ck_assert_ptr_nonnull(strstr(sum, "\"siteB\": {"));
+    free(sum);
+    vt_config_free(c);
+
+    /* errors name the file: missing image, size mismatch, mask id out of range, column */
+    char path[700], bad[1500];
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    put_text(path, "image,mask\nsiteA/img0.png,siteA/mask0.png\nsiteA/nothere.png,siteA/mask1.png\n");
+    snprintf(bad, sizeof bad, "%s/siteA.csv,%s", dir, path);
+    ck_assert_int_eq(vt_mdseg_data_load_files(bad, S, 0.2, &tr, &te), VT_ERR);
+    ck_assert_msg(strstr(vt_last_error(), "nothere.png") && strstr(vt_last_error(), "bad.csv:3"), "%s", vt_last_error());
+    ck_assert_int_eq(vt_mdseg_data_load_files(list, 64, 0.2, &tr, &te), VT_ERR);
+    ck_assert_msg(strstr(vt_last_error(), "img0.png is 32x32, data.size is 64x64"), "%s", vt_last_error());
+    uint8_t mk[32 * 32] = {0};
+    mk[40] = 5;
+    snprintf(path, sizeof path, "%s/siteA/mask_bad.png", dir);
+    ck_assert_int_eq(vt_png_write_u8(path, mk, 1, S, S), VT_OK);
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    put_text(path, "image,mask\nsiteA/img0.png,siteA/mask_bad.png\nsiteA/img1.png,siteA/mask1.png\n");
+    ck_assert_int_eq(vt_mdseg_data_load_files(bad, S, 0.2, &tr, &te), VT_ERR);
+    ck_assert_msg(strstr(vt_last_error(), "mask_bad.png holds 5"), "%s", vt_last_error());
+    put_text(path, "image,label\nsiteA/img0.png,1\nsiteA/img1.png,0\n");
+    ck_assert_int_eq(vt_mdseg_data_load_files(bad, S, 0.2, &tr, &te), VT_ERR);
+    ck_assert_msg(strstr(vt_last_error(), "mask"), "%s", vt_last_error());
+    ck_assert_int_eq(vt_mdseg_data_load_files("", S, 0.2, &tr, &te), VT_ERR);
+    ck_assert_ptr_nonnull(strstr(vt_last_error(), "data.files is empty"));
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("train/mdseg");
     TCase *tc = tcase_create("mdseg");
@@ -452,6 +595,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, end_to_end_pretrain_then_transfer_contrastive_prior);
     tcase_add_test(tc, config_errors_are_reported);
     tcase_add_test(tc, resume_continues_bit_identically);
+    tcase_add_test(tc, file_domains_load_and_train);
     suite_add_tcase(s, tc);
     return s;
 }
