@@ -580,6 +580,9 @@ START_TEST(file_domains_load_and_train) {
     ck_assert_msg(strstr(vt_last_error(), "mask"), "%s", vt_last_error());
     ck_assert_int_eq(vt_mdseg_data_load_files("", S, 0.2, &tr, &te), VT_ERR);
     ck_assert_ptr_nonnull(strstr(vt_last_error(), "data.files is empty"));
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
