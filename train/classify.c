@@ -17,6 +17,7 @@
 #include "optim.h"
 #include "progress.h"
 #include "run_state.h"
+#include "run_watch.h"
 #include "tensorboard.h"
 
 /* Ctrl-C / SIGTERM: finish the current step, then stop cleanly (metrics flushed). */
@@ -71,19 +72,6 @@ static vt_optim *make_optimizer(const vt_classify_config *c, vt_params *p) {
     case VT_OPT_ADAMW: return vt_adamw_new(p, c->lr, 0.9f, 0.999f, 1e-8f, c->weight_decay);
     default: return vt_sgd_new(p, c->lr, c->momentum, 0.f, c->weight_decay, c->nesterov);
     }
-}
-
-/* After each epoch: run_dir/plots/curve_<metric>.png from metrics.jsonl (x = epoch). A
- * failed plot is reported but does not stop training. */
-static void plot_curves(const char *run_dir) {
-    char path[4096], dir[4096];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
-    snprintf(dir, sizeof dir, "%s/plots", run_dir);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) { fprintf(stderr, "warning: %s: %s\n", dir, strerror(errno)); return; }
-    vt_curves *c = vt_curves_new();
-    if (!c || vt_curves_load_jsonl(c, path, "epoch") != VT_OK || vt_curves_plot_all(c, dir) != VT_OK)
-        fprintf(stderr, "warning: plots: %s\n", vt_last_error());
-    vt_curves_free(c);
 }
 
 static FILE *open_metrics(const char *run_dir, int append) {
@@ -238,7 +226,7 @@ vt_status vt_train_classifier(const vt_classify_config *cfg, void *model, vt_for
             fprintf(metrics, "{\"epoch\": %d, \"seconds\": %.3f, \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"test_accuracy\": %.6f}\n",
                     ep, dt, loss_sum / (double)seen, (double)correct / (double)seen, acc);
             fflush(metrics);
-            plot_curves(run_dir);
+            vt_run_watch_plots(run_dir); /* run_dir/plots/curve_<metric>.png, x = epoch */
         }
         if (tb) {
             vt_tb_scalar(tb, "epoch/train_loss", ep, (float)(loss_sum / (double)seen));

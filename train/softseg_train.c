@@ -15,6 +15,7 @@
 #include "optim.h"
 #include "progress.h"
 #include "resample.h"
+#include "run_watch.h"
 #include "softseg.h"
 #include "tensorboard.h"
 
@@ -167,19 +168,6 @@ static void held_out(vt_model *m, const vt_softseg_options *o, const vt_softseg_
     free(e);
 }
 
-/* run_dir/plots/curve_<metric>.png and loss.png from metrics.jsonl (x = epoch); a failed plot
- * is reported but does not stop training (as in classify.c) */
-static void plot_curves(const char *run_dir) {
-    char path[4200], dir[4200];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
-    snprintf(dir, sizeof dir, "%s/plots", run_dir);
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) { fprintf(stderr, "warning: %s: %s\n", dir, strerror(errno)); return; }
-    vt_curves *c = vt_curves_new();
-    if (!c || vt_curves_load_jsonl(c, path, "epoch") != VT_OK || vt_curves_plot_all(c, dir) != VT_OK)
-        fprintf(stderr, "warning: plots: %s\n", vt_last_error());
-    vt_curves_free(c);
-}
-
 static void jfield(FILE *f, const char *key, double v) {
     if (isfinite(v)) fprintf(f, ", \"%s\": %.6f", key, v);
 }
@@ -284,7 +272,7 @@ vt_status vt_softseg_train(vt_model *m, const vt_softseg_options *o, const vt_so
             if (isfinite(csa_err)) vt_tb_scalar(tb, "epoch/test_csa_abs_err_bin", ep, (float)csa_err);
         }
         if (out_dir) {
-            plot_curves(out_dir);
+            vt_run_watch_plots(out_dir); /* out_dir/plots/curve_<metric>.png, x = epoch */
             if (o->overlays && write_overlay(m, o, d, out_dir, ep) != VT_OK)
                 fprintf(stderr, "warning: overlay: %s\n", vt_last_error());
             snprintf(path, sizeof path, "%s/model.vtck", out_dir);
