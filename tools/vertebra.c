@@ -13,6 +13,9 @@
  * not chosen a policy the program restarts itself once with "passive". */
 static void prefer_passive_openmp_waits(char **argv) {
     if (getenv("OMP_WAIT_POLICY")) return;
+    /* under valgrind /proc/self/exe is valgrind's tool, not this program: do not restart */
+    const char *preload = getenv("LD_PRELOAD");
+    if (getenv("VALGRIND_LAUNCHER") || (preload && strstr(preload, "vgpreload"))) return;
     setenv("OMP_WAIT_POLICY", "passive", 1);
     setenv("VT_SET_OMP_WAIT_POLICY", "1", 1); /* child programs (the bench's PyTorch peer) get their default back */
     execv("/proc/self/exe", argv); /* returns only on failure: carry on with spinning */
