@@ -6,18 +6,6 @@
 #include <sys/wait.h>
 #include "vt_test.h"
 
-static int run(const char *args, char *out, size_t n) {
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t k = fread(out, 1, n - 1, p);
-    out[k] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void slurp(const char *path, char *buf, size_t n) {
     FILE *f = fopen(path, "r");
     ck_assert_msg(f != NULL, "%s not written", path);
@@ -56,7 +44,7 @@ START_TEST(tiny_runs_write_every_field) {
     char args[512];
     snprintf(args, sizeof args, "bench --model unet2d --model smallcnn --size 32 --batch 1 --steps 2 --warmup 1 "
                                 "--no-peer --gemm-size 256 --json %s", path);
-    int rc = run(args, out, sizeof out);
+    int rc = vt_test_cli(args, out, sizeof out);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
     ck_assert_msg(strstr(out, "sgemm peak") && strstr(out, "conv eff") && strstr(out, "unet2d") &&
                   strstr(out, "smallcnn"), "%s", out);
@@ -106,17 +94,17 @@ END_TEST
 
 START_TEST(bad_options_and_a_missing_peer) {
     static char out[1 << 16];
-    ck_assert_int_eq(run("bench --model resnet9000", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("bench --model resnet9000", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "unknown model 'resnet9000'"), "%s", out);
-    ck_assert_int_eq(run("bench --model smallcnn,vgg7", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("bench --model smallcnn,vgg7", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "unknown model 'vgg7'"), "%s", out);
-    ck_assert_int_eq(run("bench --steps 0", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("bench --steps 0", out, sizeof out), 2);
     /* a UNet input not divisible by 16 fails that model with the model's message */
-    ck_assert_int_eq(run("bench --model unet2d --size 20 --batch 1 --steps 1 --warmup 0 --no-peer --gemm-size 64",
+    ck_assert_int_eq(vt_test_cli("bench --model unet2d --size 20 --batch 1 --steps 1 --warmup 0 --no-peer --gemm-size 64",
                          out, sizeof out), 1);
     ck_assert_msg(strstr(out, "FAILED") && strstr(out, "divisible"), "%s", out);
     /* the peer script is missing: the vertebra side still runs, the note says why */
-    int rc = run("bench --model smallcnn --steps 1 --warmup 0 --gemm-size 64 --peer /nonexistent/torch_bench.py",
+    int rc = vt_test_cli("bench --model smallcnn --steps 1 --warmup 0 --gemm-size 64 --peer /nonexistent/torch_bench.py",
                  out, sizeof out);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
     ck_assert_msg(strstr(out, "PyTorch peer /nonexistent/torch_bench.py not found"), "%s", out);

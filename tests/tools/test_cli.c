@@ -7,43 +7,30 @@
 
 #define FMNIST "/usr/share/datasets/fashion-mnist"
 
-/* Runs `vertebra ARGS 2>&1`; returns the exit status and the output in out. */
-static int run(const char *args, char *out, size_t n) {
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t k = fread(out, 1, n - 1, p);
-    out[k] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(bad_arguments_give_clear_errors) {
     static char out[1 << 16];
-    ck_assert_int_eq(run("", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("", out, sizeof out), 2);
     ck_assert_ptr_nonnull(strstr(out, "usage"));
-    ck_assert_int_eq(run("frobnicate", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("frobnicate", out, sizeof out), 2);
     ck_assert_ptr_nonnull(strstr(out, "unknown command 'frobnicate'"));
-    ck_assert_int_eq(run("fmnist --epochs abc", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("fmnist --epochs abc", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "--epochs: 'abc' is not an integer") != NULL, "%s", out);
-    ck_assert_int_eq(run("fmnist --epochs 0", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("fmnist --epochs 0", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "out of range") != NULL, "%s", out);
-    ck_assert_int_eq(run("fmnist --lr", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("fmnist --lr", out, sizeof out), 2);
     ck_assert_ptr_nonnull(strstr(out, "--lr needs a value"));
-    ck_assert_int_eq(run("fmnist --bogus 1", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("fmnist --bogus 1", out, sizeof out), 2);
     ck_assert_ptr_nonnull(strstr(out, "unknown option '--bogus'"));
-    ck_assert_int_eq(run("fmnist --optimizer rmsprop", out, sizeof out), 2);
-    ck_assert_int_eq(run("fmnist --data /nonexistent", out, sizeof out), 1);
+    ck_assert_int_eq(vt_test_cli("fmnist --optimizer rmsprop", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("fmnist --data /nonexistent", out, sizeof out), 1);
     ck_assert_msg(strstr(out, "/nonexistent/train-images-idx3-ubyte.gz: cannot open") != NULL, "%s", out);
-    ck_assert_int_eq(run("fmnist --help", out, sizeof out), 0);
-    ck_assert_int_eq(run("bench --model resnet9000", out, sizeof out), 2);
-    ck_assert_int_eq(run("phantom --schedule foo", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("fmnist --help", out, sizeof out), 0);
+    ck_assert_int_eq(vt_test_cli("bench --model resnet9000", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("phantom --schedule foo", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "--schedule: 'foo' is not constant, step, cosine or poly") != NULL, "%s", out);
-    ck_assert_int_eq(run("phantom --train-size 640 --size 16 --epochs 1 --schedule cosine --warmup 20", out, sizeof out), 1);
+    ck_assert_int_eq(vt_test_cli("phantom --train-size 640 --size 16 --epochs 1 --schedule cosine --warmup 20", out, sizeof out), 1);
     ck_assert_msg(strstr(out, "total_steps 10 must exceed warmup_steps 20") != NULL, "%s", out);
-    ck_assert_int_eq(run("phantom --on-nan maybe", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("phantom --on-nan maybe", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "--on-nan: 'maybe' is not stop or skip") != NULL, "%s", out);
 }
 END_TEST
@@ -51,7 +38,7 @@ END_TEST
 /* the benchmark command keeps working (a smoke run; timings are not asserted) */
 START_TEST(bench_runs) {
     static char out[1 << 16];
-    ck_assert_int_eq(run("bench --iters 2 --warmup 1 --no-peer", out, sizeof out), 0);
+    ck_assert_int_eq(vt_test_cli("bench --iters 2 --warmup 1 --no-peer", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "smallcnn") != NULL, "%s", out);
 }
 END_TEST
@@ -62,7 +49,7 @@ START_TEST(short_fashion_mnist_run_learns) {
         return;
     }
     static char out[1 << 16];
-    int rc = run("fmnist --epochs 1 --limit-train 3000 --limit-test 1000 --log-every 10", out, sizeof out);
+    int rc = vt_test_cli("fmnist --epochs 1 --limit-train 3000 --limit-test 1000 --log-every 10", out, sizeof out);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
     ck_assert_msg(strstr(out, "img/s ETA") != NULL, "no progress line: %s", out);
     const char *f = strstr(out, "final: test accuracy ");
@@ -76,13 +63,13 @@ END_TEST
 /* The main job on the built-in phantoms, shortened: it must beat chance (25%) clearly. */
 START_TEST(short_phantom_run_learns) {
     static char out[1 << 16];
-    int rc = run("phantom --epochs 2 --train-size 1500 --test-size 500 --size 32", out, sizeof out);
+    int rc = vt_test_cli("phantom --epochs 2 --train-size 1500 --test-size 500 --size 32", out, sizeof out);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
     const char *f = strstr(out, "final: test accuracy ");
     ck_assert_msg(f != NULL, "%s", out);
     double acc = atof(f + strlen("final: test accuracy "));
     ck_assert_msg(acc > 40.0, "phantom test accuracy %.2f%% (chance 25%%): %s", acc, out);
-    ck_assert_int_eq(run("phantom --size 8", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("phantom --size 8", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "--size: 8 is out of range 16..256") != NULL, "%s", out);
 }
 END_TEST
@@ -91,7 +78,6 @@ END_TEST
  * exactly where an uninterrupted run ends (same test accuracy, bit-identical weights). */
 START_TEST(sigint_saves_a_checkpoint_that_resumes_exactly) {
     static char out[1 << 16];
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "sh -c 'B=%s; D=$(mktemp -d); A=\"phantom --train-size 4000 --test-size 200 --size 32 --epochs 2 --log-every 5\"; "
@@ -101,11 +87,8 @@ START_TEST(sigint_saves_a_checkpoint_that_resumes_exactly) {
              "$B $A --out $D/b --resume $D/b/checkpoint.vtck > $D/c.log 2>&1; echo rc2=$?; "
              "grep -E \"interrupted|saved\" $D/b.log; grep resumed $D/c.log; "
              "echo A:$(grep -o \"final: test accuracy [0-9.]*\" $D/a.log); "
-             "echo C:$(grep -o \"final: test accuracy [0-9.]*\" $D/c.log); rm -rf $D' 2>&1", bin);
-    FILE *p = popen(cmd, "r");
-    size_t k = fread(out, 1, sizeof out - 1, p);
-    out[k] = 0;
-    pclose(p);
+             "echo C:$(grep -o \"final: test accuracy [0-9.]*\" $D/c.log); rm -rf $D'", vt_test_bin());
+    vt_test_shell(cmd, out, sizeof out);
     ck_assert_msg(strstr(out, "train: interrupted by SIGINT at epoch 1") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "rc=130") && strstr(out, "rc2=0"), "%s", out);
     ck_assert_msg(strstr(out, "saved ") && strstr(out, "resumed from "), "%s", out);
@@ -120,7 +103,6 @@ END_TEST
  * resumes to the end. Also checks the run folder: TensorBoard events and curve plots. */
 START_TEST(kill_9_leaves_a_resumable_run) {
     static char out[1 << 16];
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "sh -c 'B=%s; D=$(mktemp -d); A=\"phantom --train-size 256 --test-size 64 --size 16 --epochs 30 --threads 1\"; "
@@ -130,11 +112,8 @@ START_TEST(kill_9_leaves_a_resumable_run) {
              "  $B $A --out $D/r --resume $D/r/checkpoint.vtck > $D/r.log 2>&1; echo resume_rc=$?; "
              "  grep -E \"error|nothing to do\" $D/r.log; "
              "done; "
-             "ls $D/r | grep -c events.out.tfevents; ls $D/r/plots; rm -rf $D' 2>&1", bin);
-    FILE *p = popen(cmd, "r");
-    size_t k = fread(out, 1, sizeof out - 1, p);
-    out[k] = 0;
-    pclose(p);
+             "ls $D/r | grep -c events.out.tfevents; ls $D/r/plots; rm -rf $D'", vt_test_bin());
+    vt_test_shell(cmd, out, sizeof out);
     int resumed = 0;
     for (const char *q = out; (q = strstr(q, "resume_rc=0")); q++) resumed++;
     ck_assert_msg(resumed == 5, "%d of 5 runs resumed after kill -9:\n%s", resumed, out);

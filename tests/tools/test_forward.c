@@ -20,17 +20,10 @@
 
 /* Runs `vertebra ARGS 2>&1`; returns the exit status and the output in out. */
 static int run(const char *args, char *out, size_t n) {
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t k = fread(out, 1, n - 1, p);
-    out[k] = 0;
-    int st = pclose(p);
+    int rc = vt_test_cli(args, out, n);
     /* under SAN=1 a report from the program (ASan exits 1 too, as the error paths) fails here */
     ck_assert_msg(strstr(out, "Sanitizer") == NULL, "vertebra %s: %s", args, out);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return rc;
 }
 
 /* $VT_FIXTURES/forward/<file> */

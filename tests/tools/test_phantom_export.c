@@ -19,15 +19,10 @@
 static void export_kind(const char *args, char *dir, size_t n) {
     snprintf(dir, n, "/tmp/vt_test_export_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
     char cmd[2048], out[4096];
-    snprintf(cmd, sizeof cmd, "%s phantom-export %s --out %s 2>&1", bin, args, dir);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t k = fread(out, 1, sizeof out - 1, p);
-    out[k] = 0;
-    int st = pclose(p);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed: %s", cmd, out);
+    snprintf(cmd, sizeof cmd, "phantom-export %s --out %s", args, dir);
+    int rc = vt_test_cli(cmd, out, sizeof out);
+    ck_assert_msg(rc == 0, "%s failed: %s", cmd, out);
     ck_assert_msg(strstr(out, "phantom-export:") != NULL, "%s", out);
 }
 
@@ -203,14 +198,8 @@ START_TEST(bone_domains_images_and_masks) {
 END_TEST
 
 START_TEST(unknown_kind_is_an_error) {
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
-    char cmd[600], out[2048];
-    snprintf(cmd, sizeof cmd, "%s phantom-export --kind mri --out /tmp/vt_test_export_never 2>&1", bin);
-    FILE *p = popen(cmd, "r");
-    size_t k = fread(out, 1, sizeof out - 1, p);
-    out[k] = 0;
-    int st = pclose(p);
-    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    char out[2048];
+    ck_assert_int_eq(vt_test_cli("phantom-export --kind mri --out /tmp/vt_test_export_never", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "is not ct, xray, spect, cord or bone") != NULL, "%s", out);
     rmdir("/tmp/vt_test_export_never");
 }

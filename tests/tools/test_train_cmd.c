@@ -5,16 +5,11 @@
 #include <sys/wait.h>
 #include "vt_test.h"
 
+/* script runs with $B = the vertebra binary and $D = a temp dir removed afterwards */
 static int sh(const char *script, char *out, size_t n) {
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "sh -c 'B=%s; D=$(mktemp -d); %s; rc=$?; rm -rf $D; exit $rc' 2>&1", bin, script);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t k = fread(out, 1, n - 1, p);
-    out[k] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(cmd, sizeof cmd, "sh -c 'B=%s; D=$(mktemp -d); %s; rc=$?; rm -rf $D; exit $rc'", vt_test_bin(), script);
+    return vt_test_shell(cmd, out, n);
 }
 
 START_TEST(errors_name_the_file) {

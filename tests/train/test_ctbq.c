@@ -256,36 +256,24 @@ START_TEST(vertebra_aggregation_by_hand) {
 }
 END_TEST
 
-static int run(const char *args, char *out, size_t n) {
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t k = fread(out, 1, n - 1, p);
-    out[k] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(command_errors_and_a_tiny_run) {
     static char out[1 << 16];
-    ck_assert_int_eq(run("ctbq --mode foo", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("ctbq --mode foo", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "--mode: 'foo' is not baseline, mtl or mtl_spl") != NULL, "%s", out);
-    ck_assert_int_eq(run("ctbq --spl quadratic", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("ctbq --spl quadratic", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "--spl: 'quadratic' is not hard, linear or mixture") != NULL, "%s", out);
-    ck_assert_int_eq(run("ctbq --select auc", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("ctbq --select auc", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "unknown metric 'auc'") != NULL, "%s", out);
-    ck_assert_int_eq(run("ctbq --mode baseline --kendall", out, sizeof out), 2);
-    ck_assert_int_eq(run("ctbq --arch alexnet --size 16 --patients 3 --vertebrae 1 --slices 1", out, sizeof out), 1);
+    ck_assert_int_eq(vt_test_cli("ctbq --mode baseline --kendall", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("ctbq --arch alexnet --size 16 --patients 3 --vertebrae 1 --slices 1", out, sizeof out), 1);
     ck_assert_msg(strstr(out, "unknown trunk 'alexnet'") != NULL, "%s", out);
-    ck_assert_int_eq(run("ctbq --patients 2", out, sizeof out), 2);
+    ck_assert_int_eq(vt_test_cli("ctbq --patients 2", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "out of range") != NULL, "%s", out);
     char dir[] = "/tmp/vt_ctbq_XXXXXX", args[512], path[600];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(args, sizeof args, "ctbq --mode mtl_spl --arch smallcnn --size 16 --patients 5 --vertebrae 2 --slices 3 "
                                 "--epochs 2 --batch 8 --out %s", dir);
-    ck_assert_msg(run(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(vt_test_cli(args, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "vertebra (max)") != NULL, "%s", out);
     snprintf(path, sizeof path, "%s/summary.json", dir);
     FILE *f = fopen(path, "r");
@@ -495,13 +483,13 @@ START_TEST(command_evaluate_predict_and_sigint) {
     ck_assert_ptr_nonnull(mkdtemp(dir));
     const char *opts = "--mode mtl --arch smallcnn --size 16 --patients 5 --vertebrae 2 --slices 3 --batch 8 --log-every 1000000";
     snprintf(args, sizeof args, "ctbq %s --epochs 2 --out %s/run", opts, dir);
-    ck_assert_msg(run(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(vt_test_cli(args, out, sizeof out) == 0, "%s", out);
     snprintf(path, sizeof path, "%s/run/summary.json", dir);
     char *summary = slurp(path), *st = strstr(summary, "\"test\": ");
     ck_assert_ptr_nonnull(st);
     st[strcspn(st, "\n")] = 0;
     snprintf(args, sizeof args, "ctbq --evaluate %s/run/best.vtck --threads 1", dir);
-    ck_assert_msg(run(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(vt_test_cli(args, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, st) != NULL, "evaluate:\n%s\nsummary: %s", out, st);
     ck_assert_msg(strstr(out, "vertebra (mean)") && !strstr(out, "nan\"") && out[0] == '{', "%s", out);
     free(summary);
@@ -513,7 +501,7 @@ START_TEST(command_evaluate_predict_and_sigint) {
         ck_assert_int_eq(vt_npy_save(path, img), VT_OK);
         vt_tensor_free(img);
         snprintf(args, sizeof args, "ctbq --predict %s --checkpoint %s/run/best.vtck", path, dir);
-        ck_assert_msg(run(args, out, sizeof out) == 0, "%s", out);
+        ck_assert_msg(vt_test_cli(args, out, sizeof out) == 0, "%s", out);
         const char *names[7] = {"\"normal\": ", "\"blastic\": ", "\"lytic\": ", "\"mixed\": ", "\"blastic\": ", "\"lytic\": ", "\"posterolateral\": "};
         const char *q = strstr(out, "\"quality\": {"), *h = strstr(out, "\"heads\": {");
         ck_assert_msg(q && h, "%s", out);
@@ -528,12 +516,11 @@ START_TEST(command_evaluate_predict_and_sigint) {
         ck_assert_msg(fabs(sum - 1) < 1e-5, "class probabilities sum to %g: %s", sum, out);
     }
     snprintf(args, sizeof args, "ctbq --predict %s/none.npy --checkpoint %s/run/best.vtck", dir, dir);
-    ck_assert_int_eq(run(args, out, sizeof out), 1);
+    ck_assert_int_eq(vt_test_cli(args, out, sizeof out), 1);
     snprintf(args, sizeof args, "ctbq --evaluate %s/run/metrics.jsonl", dir);
-    ck_assert_int_eq(run(args, out, sizeof out), 1);
+    ck_assert_int_eq(vt_test_cli(args, out, sizeof out), 1);
     /* SIGINT once the first checkpoint exists */
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
-    snprintf(args, sizeof args, "exec %s ctbq %s --epochs 1000 --out %s/sig > %s/sig.log 2>&1", bin, opts, dir, dir);
+    snprintf(args, sizeof args, "exec %s ctbq %s --epochs 1000 --out %s/sig > %s/sig.log 2>&1", vt_test_bin(), opts, dir, dir);
     pid_t pid = fork();
     if (pid == 0) { execl("/bin/sh", "sh", "-c", args, (char *)NULL); _exit(127); }
     snprintf(path, sizeof path, "%s/sig/checkpoint.vtck", dir);
@@ -552,7 +539,7 @@ START_TEST(command_evaluate_predict_and_sigint) {
     ck_assert_int_ge(ep, 1);
     /* finish the epoch it stopped in, then test */
     snprintf(args, sizeof args, "ctbq %s --epochs %d --resume %s/sig/checkpoint.vtck", opts, ep + 1, dir);
-    ck_assert_msg(run(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(vt_test_cli(args, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "resumed from") && strstr(out, "test results"), "%s", out);
     snprintf(path, sizeof path, "%s/sig/summary.json", dir);
     ck_assert_int_eq(stat(path, &sb), 0);

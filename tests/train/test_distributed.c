@@ -25,26 +25,13 @@
                "--mca btl_vader_single_copy_mechanism none -np 2 "
 #define ARGS "phantom --no-bn --optimizer sgd --train-size 99 --test-size 30 --size 16 --threads 1 --seed 3 --lr 0.05 --log-every 1000"
 
-static const char *bin(void) { return getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra"; }
-
-/* Runs `sh -c cmd 2>&1`; returns the exit status and the output in out. */
-static int sh(const char *cmd, char *out, size_t n) {
-    char full[4096];
-    snprintf(full, sizeof full, "( %s ) 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t k = fread(out, 1, n - 1, p);
-    out[k] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Runs the CLI, under mpirun -np 2 when np == 2; fails the test on a non-zero exit. */
 static void train(int np, const char *args, const char *dir) {
     static char out[1 << 16];
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s%s %s --out %s", np == 2 ? MPIRUN : "", bin(), args, dir);
-    int rc = sh(cmd, out, sizeof out);
+    snprintf(cmd, sizeof cmd, "%s%s %s --out %s", np == 2 ? MPIRUN : "", vt_test_bin(), args, dir);
+    int rc = vt_test_shell(cmd, out, sizeof out);
     ck_assert_msg(rc == 0, "exit %d: %s\n%s", rc, cmd, out);
 }
 
@@ -176,7 +163,7 @@ START_TEST(two_ranks_match_one_process_with_twice_the_batch) {
     static char out[4096];
     char cmd[512];
     snprintf(cmd, sizeof cmd, "wc -l < %s/two/metrics.jsonl; ls %s/two", d, d);
-    sh(cmd, out, sizeof out);
+    vt_test_shell(cmd, out, sizeof out);
     ck_assert_msg(atoi(out) == 2 && !strstr(out, ".tmp"), "%s", out);
     rm_rf(d);
 }
@@ -213,8 +200,8 @@ START_TEST(batch_norm_model_trains_under_mpirun) {
     static char out[1 << 16];
     char cmd[1024];
     snprintf(cmd, sizeof cmd, MPIRUN "%s phantom --train-size 64 --test-size 20 --size 16 --epochs 1 --batch 8 --threads 1",
-             bin());
-    int rc = sh(cmd, out, sizeof out);
+             vt_test_bin());
+    int rc = vt_test_shell(cmd, out, sizeof out);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
     ck_assert_msg(strstr(out, "distributed: 2 processes, batch 8 per process (global 16)") != NULL, "%s", out);
     const char *f = strstr(out, "final: test accuracy ");

@@ -200,9 +200,8 @@ START_TEST(training_reduces_the_loss) {
 END_TEST
 
 static int run(const char *args) {
-    const char *bin = getenv("VT_BIN") ? getenv("VT_BIN") : "build/vertebra";
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s > %s/cmd.log 2>&1", bin, args, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s %s > %s/cmd.log 2>&1", vt_test_bin(), args, tmpdir);
     return system(cmd);
 }
 

@@ -49,6 +49,14 @@ void vt_check_gradient_at_fixture(const char *name, int n_in, unsigned probe_mas
 /* Heap tensor with uniform [lo, hi) values from a seed, requires_grad set. */
 vt_tensor *vt_test_rand(int ndim, const int64_t *shape, float lo, float hi, uint64_t seed);
 
+/* The vertebra program under test: $VT_BIN (set by make test), else build/vertebra. */
+const char *vt_test_bin(void);
+/* Runs `( cmd ) 2>&1` through sh; output (at most n-1 bytes, NUL-terminated) into out;
+ * returns the exit status (-1 when killed by a signal). */
+int vt_test_shell(const char *cmd, char *out, size_t n);
+/* vt_test_shell of `vertebra ARGS` */
+int vt_test_cli(const char *args, char *out, size_t n);
+
 /* main() running one suite; exit status is the number of failures. */
 #define VT_TEST_MAIN(suite_fn)                                                     \
     int main(void) {                                                               \
